@@ -1,0 +1,461 @@
+//! The subcommands: ask, search, check, eval, calibrate, chat.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use concierge::config::Settings;
+use concierge::diagnostic::Diagnostic;
+use concierge::engine::{Engine, Outcome, Question, Reply};
+use concierge::eval;
+use concierge::locale::Locale;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "concierge",
+    version,
+    about = "Self-hosted chatbot and FAQ self-service engine for online shops"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Answer one question, or one question per line of standard input.
+    Ask(AskArgs),
+    /// Search the help center like its search box does.
+    Search(SearchArgs),
+    /// Check the knowledge base, intents and config for mistakes (exit 1 on errors).
+    Check(Sources),
+    /// Score the bot on a labelled set of questions (JSON Lines).
+    Eval(EvalArgs),
+    /// Fit the confidence model and thresholds on a labelled set.
+    Calibrate(CalibrateArgs),
+    /// Chat with the bot in the terminal.
+    Chat(Sources),
+}
+
+/// Where the shop's content and settings are.
+#[derive(Debug, Args, Clone)]
+struct Sources {
+    /// Knowledge-base folder (default: the config's, else ./knowledge-base).
+    #[arg(long, value_name = "DIR")]
+    kb: Option<PathBuf>,
+    /// Intents folder (default: the config's, else ./intents).
+    #[arg(long, value_name = "DIR")]
+    intents: Option<PathBuf>,
+    /// Config file (default: ./concierge.yaml when it exists).
+    #[arg(long, value_name = "FILE", env = "CONCIERGE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct AskArgs {
+    #[command(flatten)]
+    sources: Sources,
+    /// Print each answer as one JSON object per line.
+    #[arg(long)]
+    json: bool,
+    /// The shopper's language if known (a hint; the message decides).
+    #[arg(long, value_name = "LOCALE")]
+    locale: Option<Locale>,
+    /// The question; without it, questions are read from standard input, one per line.
+    question: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    #[command(flatten)]
+    sources: Sources,
+    /// Search this language's articles (default: detected from the query).
+    #[arg(long, value_name = "L")]
+    locale: Option<Locale>,
+    /// How many results.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    limit: usize,
+    /// One JSON object per result line.
+    #[arg(long)]
+    json: bool,
+    /// What to search for.
+    #[arg(required = true)]
+    query: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// The labelled set: lines like {"q": "...", "expect": "<article or intent id>" | "ESCALATE", "lang"?: "es"}.
+    file: PathBuf,
+    #[command(flatten)]
+    sources: Sources,
+    /// Fail below this top-1 accuracy, for every language (`0.85`) or one (`en=0.9`); repeatable.
+    #[arg(long, value_name = "[LANG=]RATIO")]
+    min_top1: Vec<String>,
+    /// Fail when fewer must-escalate questions than this escalate.
+    #[arg(long, value_name = "RATIO")]
+    min_escalation_recall: Option<f64>,
+    /// Fail when more answerable questions than this escalate.
+    #[arg(long, value_name = "RATIO")]
+    max_false_escalation: Option<f64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write every question's result to this file (JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    dump: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CalibrateArgs {
+    /// The labelled tuning set (never the set you report on).
+    file: PathBuf,
+    #[command(flatten)]
+    sources: Sources,
+    /// The largest share of answerable questions the clarify threshold may escalate.
+    #[arg(long, default_value_t = 0.04)]
+    max_false_escalation: f64,
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Ask(a) => ask(a),
+        Command::Search(a) => search(a),
+        Command::Check(s) => check(s),
+        Command::Eval(a) => eval_cmd(a),
+        Command::Calibrate(a) => calibrate(a),
+        Command::Chat(s) => chat(s),
+    }
+}
+
+fn settings(s: &Sources) -> Result<Settings> {
+    let mut settings = match &s.config {
+        Some(path) => Settings::from_file(path)?,
+        None if PathBuf::from("concierge.yaml").is_file() => {
+            Settings::from_file("concierge.yaml".as_ref())?
+        }
+        None => Settings::default(),
+    };
+    if let Some(kb) = &s.kb {
+        settings.knowledge_base = kb.clone();
+    }
+    if let Some(i) = &s.intents {
+        settings.intents = i.clone();
+    }
+    Ok(settings)
+}
+
+/// Loads the engine; problems in the content are logged as warnings and the rest is served.
+fn load(s: &Sources) -> Result<(Engine, Vec<Diagnostic>)> {
+    let settings = settings(s)?;
+    if !settings.knowledge_base.is_dir() {
+        bail!(
+            "the knowledge base folder {} does not exist\n  hint: pass --kb DIR, or run from the folder that holds knowledge-base/",
+            settings.knowledge_base.display()
+        );
+    }
+    let (engine, diags) = Engine::load(&settings).context("loading the shop")?;
+    Ok((engine, diags))
+}
+
+fn warn_diagnostics(diags: &[Diagnostic]) {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        eprintln!("warning: {errors} problem(s) in the content were skipped; run `concierge check` for details");
+    }
+}
+
+fn print_reply(out: &mut impl Write, reply: &Reply, json: bool) -> Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, reply)?;
+        writeln!(out)?;
+    } else {
+        let tag = match reply.outcome {
+            Outcome::Answer => "answer",
+            Outcome::Clarify => "clarify",
+            Outcome::Escalate => "escalate",
+        };
+        writeln!(
+            out,
+            "[{tag} {:.2} {}] {}",
+            reply.confidence, reply.language, reply.text
+        )?;
+        if let Some(link) = &reply.link {
+            writeln!(out, "  → {} ({})", link.title, link.url)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn ask(a: AskArgs) -> Result<ExitCode> {
+    let (engine, diags) = load(&a.sources)?;
+    warn_diagnostics(&diags);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let hint = a.locale.clone();
+    if !a.question.is_empty() {
+        let q = a.question.join(" ");
+        let reply = engine.ask(&Question::new(&q).with_locale_hint(hint));
+        print_reply(&mut out, &reply, a.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // One question per line, answered as it arrives: other tools stream through this.
+    let stdin = std::io::stdin();
+    let mut line = Vec::new();
+    let mut input = stdin.lock();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let reply = engine.ask(
+            &Question::new(text.trim_end_matches(['\n', '\r'])).with_locale_hint(hint.clone()),
+        );
+        print_reply(&mut out, &reply, a.json)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn search(a: SearchArgs) -> Result<ExitCode> {
+    let (engine, diags) = load(&a.sources)?;
+    warn_diagnostics(&diags);
+    let q = a.query.join(" ");
+    let hits = engine.search(&q, a.locale.as_ref(), a.limit);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for h in hits {
+        if a.json {
+            serde_json::to_writer(&mut out, &h)?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{:.3}  {}  {}\n       {}",
+                h.score, h.article, h.title, h.snippet
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(s: Sources) -> Result<ExitCode> {
+    let (engine, diags) = load(&s)?;
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    for d in &diags {
+        eprintln!("{d}");
+    }
+    let articles = engine.knowledge_base().len();
+    let intents = engine.intents().len();
+    if errors > 0 {
+        eprintln!("{errors} error(s), {warnings} warning(s) in {articles} article(s) and {intents} intent(s)");
+        Ok(ExitCode::from(1))
+    } else {
+        println!("ok: {articles} article(s), {intents} intent(s), {warnings} warning(s)");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn eval_cmd(a: EvalArgs) -> Result<ExitCode> {
+    let (engine, diags) = load(&a.sources)?;
+    warn_diagnostics(&diags);
+    let set = eval::read_labelled(&a.file)?;
+    let outcomes = eval::run(&engine, &set);
+    let report = eval::report(&outcomes);
+    if let Some(path) = &a.dump {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        );
+        for o in &outcomes {
+            serde_json::to_writer(&mut f, o)?;
+            writeln!(f)?;
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "failures:")?;
+        for o in outcomes.iter().filter(|o| match o.expect {
+            eval::Expect::Escalate => o.reply.outcome != Outcome::Escalate,
+            eval::Expect::Target(_) => !o.top1,
+        }) {
+            let expect = match &o.expect {
+                eval::Expect::Escalate => "ESCALATE".to_string(),
+                eval::Expect::Target(t) => t.clone(),
+            };
+            let got = o
+                .reply
+                .article
+                .as_ref()
+                .map(|a| a.to_string())
+                .or_else(|| o.reply.intent.as_ref().map(|i| i.to_string()))
+                .unwrap_or_else(|| "-".into());
+            writeln!(
+                out,
+                "  line {:>4} [{}] {:?} {:.2}: {:?}\n             expected {expect}, got {got}",
+                o.line, o.lang, o.reply.outcome, o.reply.confidence, o.q
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<6} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "lang", "n", "top-1", "answered", "wrong", "false-esc", "esc-rec", "esc-prec"
+        )?;
+        let row = |lang: &str, s: &eval::Stats| {
+            format!(
+                "{:<6} {:>5} {:>7.1}% {:>8.1}% {:>8.1}% {:>8.1}% {:>8.1}% {:>8.1}%",
+                lang,
+                s.questions,
+                100.0 * s.top1_accuracy(),
+                100.0 * eval_ratio(s.answered_right, s.answerable),
+                100.0 * eval_ratio(s.answered_wrong, s.answerable),
+                100.0 * s.false_escalation(),
+                100.0 * s.escalation_recall(),
+                100.0 * s.escalation_precision()
+            )
+        };
+        for (lang, s) in &report.by_language {
+            writeln!(out, "{}", row(lang, s))?;
+        }
+        writeln!(out, "{}", row("all", &report.total))?;
+        writeln!(
+            out,
+            "\nreliability (confidence bucket: questions, share right):"
+        )?;
+        for (b, n, ok) in &report.reliability {
+            writeln!(
+                out,
+                "  {:.1}-{:.1}: {:>4}  {:>5.1}%",
+                b,
+                b + 0.1,
+                n,
+                ok * 100.0
+            )?;
+        }
+    }
+    let mut failed = Vec::new();
+    for spec in &a.min_top1 {
+        let (lang, min) = match spec.split_once('=') {
+            Some((l, m)) => (Some(l.to_string()), m),
+            None => (None, spec.as_str()),
+        };
+        let min: f64 = min
+            .parse()
+            .with_context(|| format!("--min-top1 {spec}: not a number"))?;
+        for (l, s) in &report.by_language {
+            if lang.as_deref().is_none_or(|x| x == l) && s.answerable > 0 && s.top1_accuracy() < min
+            {
+                failed.push(format!(
+                    "top-1 accuracy in {l} is {:.3} < {min}",
+                    s.top1_accuracy()
+                ));
+            }
+        }
+    }
+    if let Some(min) = a.min_escalation_recall {
+        if report.total.escalation_recall() < min {
+            failed.push(format!(
+                "escalation recall {:.3} < {min}",
+                report.total.escalation_recall()
+            ));
+        }
+    }
+    if let Some(max) = a.max_false_escalation {
+        if report.total.false_escalation() > max {
+            failed.push(format!(
+                "false escalation {:.3} > {max}",
+                report.total.false_escalation()
+            ));
+        }
+    }
+    for f in &failed {
+        eprintln!("FAIL: {f}");
+    }
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn eval_ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
+    let (engine, diags) = load(&a.sources)?;
+    warn_diagnostics(&diags);
+    let set = eval::read_labelled(&a.file)?;
+    let (cal, thresholds) = eval::fit(&engine, &set, a.max_false_escalation);
+    #[derive(serde::Serialize)]
+    struct Fitted {
+        thresholds: concierge::config::Thresholds,
+        calibration: concierge::config::Calibration,
+    }
+    println!(
+        "# fitted by `concierge calibrate {}` on {} questions",
+        a.file.display(),
+        set.len()
+    );
+    print!(
+        "{}",
+        serde_yaml::to_string(&Fitted {
+            thresholds,
+            calibration: cal
+        })?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn chat(s: Sources) -> Result<ExitCode> {
+    let (engine, diags) = load(&s)?;
+    warn_diagnostics(&diags);
+    let name = &engine.settings().shop.name;
+    println!("{name} — chat with the shop's assistant. Type your question; an empty line or Ctrl-D ends.");
+    let stdin = std::io::stdin();
+    let mut last: Option<Reply> = None;
+    loop {
+        print!("you> ");
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 || line.trim().is_empty() {
+            break;
+        }
+        let text = line.trim();
+        // A number picks a "did you mean" choice of the previous reply.
+        let picked = last
+            .as_ref()
+            .filter(|r| r.outcome == Outcome::Clarify)
+            .and_then(|r| {
+                text.parse::<usize>()
+                    .ok()
+                    .and_then(|n| r.suggestions.get(n.wrapping_sub(1)))
+            })
+            .map(|s| s.title.clone());
+        let reply = engine.ask(&Question::new(picked.as_deref().unwrap_or(text)));
+        println!("bot> {}", reply.text.replace('\n', "\n     "));
+        if reply.outcome == Outcome::Clarify {
+            for (i, s) in reply.suggestions.iter().enumerate() {
+                println!("     {}) {}", i + 1, s.title);
+            }
+        }
+        if let Some(link) = &reply.link {
+            println!("     → {} ({})", link.title, link.url);
+        }
+        last = Some(reply);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,733 @@
+//! The engine: the one API the command line and the HTTP service call. A message goes in, one
+//! decision comes out (answer, clarify or escalate) with one calibrated confidence.
+//!
+//! `Engine::ask` does no I/O and never fails; it does run tantivy searches, so async callers
+//! run it on a blocking thread.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::config::{Calibration, Settings};
+use crate::diagnostic::Diagnostic;
+use crate::intents::{self, Intent, IntentId};
+use crate::kb::{Article, ArticleId, KnowledgeBase};
+use crate::locale::Locale;
+use crate::messages::{language_name, messages};
+use crate::nlu::{self, Nlu};
+use crate::search::{self, IndexBuilder, LexicalIndex, Match, Target};
+
+/// Errors building an engine: our faults (the editors' mistakes are diagnostics instead).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Search(#[from] search::Error),
+}
+
+/// What the bot does with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Answer,
+    Clarify,
+    Escalate,
+}
+
+/// Why a message is handed to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// Confidence below the clarify threshold.
+    LowConfidence,
+    /// An intent marked `escalate: true` (asking for a person, fraud, injury, legal…).
+    Intent,
+}
+
+/// A message to answer.
+#[derive(Debug, Clone, Default)]
+pub struct Question<'a> {
+    pub text: &'a str,
+    /// The language the channel suggests (the page's `<html lang>`, the API's `locale`).
+    pub locale_hint: Option<Locale>,
+}
+
+impl<'a> Question<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Question {
+            text,
+            locale_hint: None,
+        }
+    }
+
+    pub fn with_locale_hint(mut self, locale: Option<Locale>) -> Self {
+        self.locale_hint = locale;
+        self
+    }
+}
+
+/// A "did you mean" choice, or a ranked alternative.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    pub article: Option<ArticleId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<IntentId>,
+    pub title: String,
+    pub score: f32,
+}
+
+/// A link to the article an answer comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub article: ArticleId,
+    pub title: String,
+    pub url: String,
+}
+
+/// The engine's decision about one message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reply {
+    pub outcome: Outcome,
+    /// ISO 639-1 code of the shopper's language (the reply's, unless `fallback`).
+    pub language: String,
+    pub intent: Option<IntentId>,
+    /// The article used, or the best candidate.
+    pub article: Option<ArticleId>,
+    /// Calibrated: roughly the probability that `intent`/`article` is right.
+    pub confidence: f32,
+    /// What the shopper is shown.
+    pub text: String,
+    pub suggestions: Vec<Suggestion>,
+    pub link: Option<Link>,
+    /// The answer is in the default language because the shopper's has none.
+    pub fallback: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationReason>,
+}
+
+/// One result of the help-center search box.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub article: ArticleId,
+    pub title: String,
+    pub score: f32,
+    /// The start of the best-matching section, in plain text.
+    pub snippet: String,
+}
+
+/// Signals about the best candidate, in the order the calibration weighs them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Features {
+    pub score: f32,
+    pub margin: f32,
+    pub cosine: f32,
+    pub coverage: f32,
+    pub unknown: f32,
+    pub language: f32,
+    pub short: f32,
+}
+
+impl Features {
+    pub fn as_array(&self) -> [f32; 7] {
+        [
+            self.score,
+            self.margin,
+            self.cosine,
+            self.coverage,
+            self.unknown,
+            self.language,
+            self.short,
+        ]
+    }
+}
+
+/// Turns features into a confidence.
+pub fn calibrated(c: &Calibration, f: &Features) -> f32 {
+    let w = [
+        c.w_score,
+        c.w_margin,
+        c.w_cosine,
+        c.w_coverage,
+        c.w_unknown,
+        c.w_language,
+        c.w_short,
+    ];
+    let z = c.bias + w.iter().zip(f.as_array()).map(|(w, x)| w * x).sum::<f32>();
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// A ranked candidate: a target in one language with its signals.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub target: Target,
+    pub lang: String,
+    pub m: Match,
+    pub score: f32,
+    pub unknown: f32,
+    pub n_terms: usize,
+}
+
+/// Everything `ask` found out about a message: for the reply, and for `eval`/`calibrate`.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub language: Locale,
+    /// Candidates best first; empty when nothing matched.
+    pub candidates: Vec<Candidate>,
+    /// Signals of the best candidate.
+    pub features: Features,
+    /// Intents whose patterns matched (escalating ones first).
+    pub pattern_hits: Vec<usize>,
+    /// The message had no word at all.
+    pub empty: bool,
+}
+
+/// A loaded shop: knowledge base, intents, vocabularies and index.
+#[derive(Debug)]
+pub struct Engine {
+    settings: Settings,
+    kb: KnowledgeBase,
+    intents: Vec<Intent>,
+    nlu: Nlu,
+    index: LexicalIndex,
+    /// Served languages, default first.
+    languages: Vec<String>,
+}
+
+impl Engine {
+    /// Loads the knowledge base and intents named in the settings and builds the engine.
+    /// Problems in the files are returned as diagnostics; the engine serves what loaded.
+    pub fn load(settings: &Settings) -> Result<(Engine, Vec<Diagnostic>), Error> {
+        let default = &settings.shop.default_locale;
+        let (kb, mut diags) = KnowledgeBase::load_dir(&settings.knowledge_base, default);
+        let (shop, mut d) = intents::load_dir(&settings.intents, default);
+        diags.append(&mut d);
+        let intents = intents::merge(intents::builtin(), shop);
+        diags.extend(intents::check_examples(&intents));
+        for intent in &intents {
+            if let Some(a) = &intent.article {
+                if kb.get(a).is_none() {
+                    let text = std::fs::read_to_string(&intent.source).unwrap_or_default();
+                    let line =
+                        crate::diagnostic::find_line(&text, a.as_str(), intent.line.unwrap_or(1));
+                    diags.push(
+                        Diagnostic::error(
+                            &intent.source,
+                            line.or(intent.line),
+                            format!("intent `{}`: broken link to article `{a}`: no such article", intent.id),
+                        )
+                        .with_hint("use the id of an article: its path under the knowledge base without `.md`, e.g. `en/orders/tracking`"),
+                    );
+                }
+            }
+        }
+        let engine = Engine::new(settings.clone(), kb, intents)?;
+        Ok((engine, diags))
+    }
+
+    /// Builds the engine from loaded parts.
+    pub fn new(
+        settings: Settings,
+        kb: KnowledgeBase,
+        intents: Vec<Intent>,
+    ) -> Result<Engine, Error> {
+        let default = settings.shop.default_locale.language().to_string();
+        let mut languages: Vec<String> = if settings.shop.locales.is_empty() {
+            kb.articles()
+                .iter()
+                .map(|a| a.locale.language().to_string())
+                .chain(
+                    intents
+                        .iter()
+                        .filter(|i| !i.builtin)
+                        .flat_map(|i| i.examples.keys().map(|l| l.language().to_string())),
+                )
+                .collect()
+        } else {
+            settings
+                .shop
+                .locales
+                .iter()
+                .map(|l| l.language().to_string())
+                .collect()
+        };
+        languages.retain(|l| *l != default);
+        languages.sort();
+        languages.dedup();
+        languages.insert(0, default.clone());
+        let served: Vec<Locale> = languages.iter().filter_map(|l| l.parse().ok()).collect();
+
+        let mut texts: Vec<(String, String)> = Vec::new();
+        for a in kb.articles() {
+            let lang = a.locale.language().to_string();
+            texts.push((lang.clone(), a.title.clone()));
+            texts.extend(a.questions.iter().map(|q| (lang.clone(), q.clone())));
+            texts.extend(a.sections.iter().map(|s| {
+                (
+                    lang.clone(),
+                    format!("{} {}", s.heading.as_deref().unwrap_or(""), s.plain),
+                )
+            }));
+        }
+        for i in &intents {
+            for (l, ex) in &i.examples {
+                texts.extend(ex.iter().map(|e| (l.language().to_string(), e.clone())));
+            }
+        }
+        let nlu = Nlu::build(
+            &served,
+            &settings.shop.default_locale,
+            texts.iter().map(|(l, t)| (l.as_str(), t.as_str())),
+        );
+
+        let mut builder = IndexBuilder::default();
+        for (ai, a) in kb.articles().iter().enumerate() {
+            let lang = a.locale.language();
+            let an = nlu.analyzer(lang);
+            let target = Target::Article(ai);
+            builder.add_utterance(target, lang, an.terms(&a.title));
+            for q in &a.questions {
+                builder.add_utterance(target, lang, an.terms(q));
+            }
+            if !a.tags.is_empty() {
+                builder.add_utterance(target, lang, an.terms(&a.tags.join(" ")));
+            }
+            for (si, s) in a.sections.iter().enumerate() {
+                let text = format!("{} {}", s.heading.as_deref().unwrap_or(""), s.plain);
+                builder.add_section(target, si, lang, an.terms(&text));
+            }
+        }
+        for (ii, intent) in intents.iter().enumerate() {
+            for (l, examples) in &intent.examples {
+                let an = nlu.analyzer(l.language());
+                for e in examples {
+                    builder.add_utterance(Target::Intent(ii), l.language(), an.terms(e));
+                }
+            }
+        }
+        let index = builder.build()?;
+        Ok(Engine {
+            settings,
+            kb,
+            intents,
+            nlu,
+            index,
+            languages,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn knowledge_base(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
+    pub fn intents(&self) -> &[Intent] {
+        &self.intents
+    }
+
+    /// The languages served, default first.
+    pub fn languages(&self) -> &[String] {
+        &self.languages
+    }
+
+    fn default_language(&self) -> &str {
+        &self.languages[0]
+    }
+
+    /// Understands a message: language, pattern hits, ranked candidates and their signals.
+    pub fn analyze(&self, question: &Question<'_>) -> Analysis {
+        self.analyze_with(question, &self.settings.calibration)
+    }
+
+    /// `analyze` with other ranking weights (for fitting them).
+    pub fn analyze_with(&self, question: &Question<'_>, cal: &Calibration) -> Analysis {
+        let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
+        let folded: String = nlu::words(&text).collect::<Vec<_>>().join(" ");
+        let language = self.nlu.detect(&text, question.locale_hint.as_ref());
+        let mut analysis = Analysis {
+            language: language.locale.clone(),
+            candidates: Vec::new(),
+            features: Features::default(),
+            pattern_hits: Vec::new(),
+            empty: folded.is_empty(),
+        };
+        if analysis.empty {
+            return analysis;
+        }
+        let mut hits: Vec<usize> = (0..self.intents.len())
+            .filter(|&i| self.intents[i].matches_pattern(&text, &folded))
+            .collect();
+        hits.sort_by_key(|&i| !self.intents[i].escalate);
+        analysis.pattern_hits = hits;
+
+        let shopper = language.locale.language();
+        let mut candidates = Vec::new();
+        for lang in std::iter::once(shopper).chain(
+            self.languages
+                .iter()
+                .map(String::as_str)
+                .filter(|l| *l != shopper),
+        ) {
+            let q = self.nlu.query_terms(lang, &text);
+            if q.terms.is_empty() {
+                continue;
+            }
+            let unknown = self.index.unknown_share(lang, &q.terms);
+            let n_terms = q.terms.len();
+            for m in self.index.matches(lang, &q.terms) {
+                let lang_bonus = if lang == shopper {
+                    cal.rank_language
+                } else {
+                    0.0
+                };
+                let score =
+                    cal.rank_cosine * m.cosine + (1.0 - cal.rank_cosine) * m.coverage + lang_bonus;
+                candidates.push(Candidate {
+                    target: m.target,
+                    lang: lang.to_string(),
+                    m,
+                    score,
+                    unknown,
+                    n_terms,
+                });
+            }
+        }
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.target.cmp(&b.target)));
+        if let Some(top) = candidates.first() {
+            let top_topic = self.topic(top.target);
+            let second = candidates
+                .iter()
+                .skip(1)
+                .find(|c| self.topic(c.target) != top_topic)
+                .map_or(0.0, |c| c.score);
+            analysis.features = Features {
+                score: top.score,
+                margin: top.score - second,
+                cosine: top.m.cosine,
+                coverage: top.m.coverage,
+                unknown: top.unknown,
+                language: if top.lang == shopper { 1.0 } else { 0.0 },
+                short: 1.0 / top.n_terms as f32,
+            };
+        }
+        analysis.candidates = candidates;
+        analysis
+    }
+
+    /// What a target is about, across languages: the article path without its locale folder,
+    /// or the intent id (an intent linked to an article shares the article's topic).
+    pub fn topic(&self, target: Target) -> String {
+        match target {
+            Target::Article(i) => self.kb.articles()[i].id.path_without_locale().to_string(),
+            Target::Intent(i) => match &self.intents[i].article {
+                Some(a) => a.path_without_locale().to_string(),
+                None => format!("intent:{}", self.intents[i].id),
+            },
+        }
+    }
+
+    /// The id a labelled set names for a target: an article id or an intent id.
+    pub fn target_ids(&self, target: Target) -> (Option<&ArticleId>, Option<&IntentId>) {
+        match target {
+            Target::Article(i) => (Some(&self.kb.articles()[i].id), None),
+            Target::Intent(i) => (self.intents[i].article.as_ref(), Some(&self.intents[i].id)),
+        }
+    }
+
+    /// The help-center search box: articles in `locale` (default: the query's language) best
+    /// first. Intents are not listed; an intent linked to an article lists that article.
+    pub fn search(&self, query: &str, locale: Option<&Locale>, limit: usize) -> Vec<SearchHit> {
+        let a = self.analyze(&Question::new(query).with_locale_hint(locale.cloned()));
+        let lang = locale
+            .map_or(a.language.language(), |l| l.language())
+            .to_string();
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for c in &a.candidates {
+            if out.len() >= limit {
+                break;
+            }
+            let (article, section) = match c.target {
+                Target::Article(i) => (&self.kb.articles()[i], c.m.section),
+                Target::Intent(i) => match self.intents[i]
+                    .article
+                    .as_ref()
+                    .and_then(|id| self.kb.get(id))
+                {
+                    Some(a) => (a, None),
+                    None => continue,
+                },
+            };
+            let article = if article.locale.language() == lang {
+                article
+            } else {
+                match self.kb.translation(&article.id, &lang) {
+                    Some(t) => t,
+                    None if locale.is_some() => continue,
+                    None => article,
+                }
+            };
+            if !seen.insert(article.id.clone()) {
+                continue;
+            }
+            let snippet: String = lead(article, section)
+                .replace('\n', " ")
+                .chars()
+                .take(160)
+                .collect();
+            out.push(SearchHit {
+                article: article.id.clone(),
+                title: article.title.clone(),
+                score: c.score.min(1.0),
+                snippet,
+            });
+        }
+        out
+    }
+
+    /// Answers one message.
+    pub fn ask(&self, question: &Question<'_>) -> Reply {
+        let analysis = self.analyze(question);
+        self.decide(&analysis)
+    }
+
+    /// Turns an analysis into a reply.
+    pub fn decide(&self, a: &Analysis) -> Reply {
+        let lang = a.language.language().to_string();
+        let msgs = messages(&lang);
+        let t = self.settings.thresholds;
+        let mut reply = Reply {
+            outcome: Outcome::Escalate,
+            language: lang.clone(),
+            intent: None,
+            article: None,
+            confidence: 0.0,
+            text: String::new(),
+            suggestions: Vec::new(),
+            link: None,
+            fallback: false,
+            escalation: None,
+        };
+        if a.empty {
+            reply.outcome = Outcome::Clarify;
+            reply.text = msgs.empty.to_string();
+            return reply;
+        }
+        if let Some(&i) = a.pattern_hits.first() {
+            reply.confidence = 1.0;
+            return self.reply_with_intent(reply, i);
+        }
+        let Some(top) = a.candidates.first() else {
+            reply.escalation = Some(EscalationReason::LowConfidence);
+            reply.text = msgs.escalate.to_string();
+            return reply;
+        };
+        let confidence = calibrated(&self.settings.calibration, &a.features);
+        reply.confidence = confidence;
+        // Safety first: an intent the shop always wants a person for wins when it is
+        // nearly as good a match as the best candidate.
+        let sensitive = a.candidates.iter().take(5).find(|c| {
+            matches!(c.target, Target::Intent(i) if self.intents[i].escalate)
+                && c.score >= 0.85 * top.score
+        });
+        if let (Some(c), true) = (sensitive, confidence >= t.clarify) {
+            if let Target::Intent(i) = c.target {
+                return self.reply_with_intent(reply, i);
+            }
+        }
+        let (article, intent) = self.target_ids(top.target);
+        reply.article = article.map(|id| self.localized(id, &lang).id.clone());
+        reply.intent = intent.cloned();
+        reply.suggestions = self.suggestions(a, 3);
+        if confidence >= t.answer {
+            return match top.target {
+                Target::Intent(i) => self.reply_with_intent(reply, i),
+                Target::Article(i) => self.reply_with_article(reply, a, i, top.m.section),
+            };
+        }
+        if confidence >= t.clarify && !reply.suggestions.is_empty() {
+            reply.outcome = Outcome::Clarify;
+            let mut text = msgs.clarify.to_string();
+            for s in &reply.suggestions {
+                text.push_str("\n• ");
+                text.push_str(&s.title);
+            }
+            reply.text = text;
+            return reply;
+        }
+        reply.outcome = Outcome::Escalate;
+        reply.escalation = Some(EscalationReason::LowConfidence);
+        reply.text = msgs.escalate.to_string();
+        reply
+    }
+
+    /// Up to `n` distinct topics, best first, in the shopper's language where written.
+    pub fn suggestions(&self, a: &Analysis, n: usize) -> Vec<Suggestion> {
+        let lang = a.language.language();
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let top_score = a.candidates.first().map_or(0.0, |c| c.score);
+        for c in &a.candidates {
+            if out.len() >= n || c.score < 0.5 * top_score {
+                break;
+            }
+            if !seen.insert(self.topic(c.target)) {
+                continue;
+            }
+            let s = match c.target {
+                Target::Intent(i) => {
+                    let intent = &self.intents[i];
+                    if intent.escalate || intent.builtin {
+                        continue;
+                    }
+                    let article = intent.article.as_ref().map(|id| self.localized(id, lang));
+                    let title = article
+                        .map(|a| a.title.clone())
+                        .or_else(|| intent.description.clone())
+                        .unwrap_or_else(|| intent.id.to_string());
+                    Suggestion {
+                        article: article.map(|a| a.id.clone()),
+                        intent: Some(intent.id.clone()),
+                        title,
+                        score: c.score.min(1.0),
+                    }
+                }
+                Target::Article(i) => {
+                    let art = self.localized(&self.kb.articles()[i].id, lang);
+                    Suggestion {
+                        article: Some(art.id.clone()),
+                        intent: None,
+                        title: art.title.clone(),
+                        score: c.score.min(1.0),
+                    }
+                }
+            };
+            out.push(s);
+        }
+        out
+    }
+
+    /// The article in `lang` if translated, else itself. `id` must exist.
+    fn localized<'s>(&'s self, id: &ArticleId, lang: &str) -> &'s Article {
+        self.kb
+            .translation(id, lang)
+            .or_else(|| self.kb.get(id))
+            .expect("article ids passed here come from the knowledge base")
+    }
+
+    fn link(&self, article: &Article, anchor: &str) -> Link {
+        let url = self
+            .settings
+            .shop
+            .article_url
+            .replace("{id}", article.id.as_str())
+            .replace("{anchor}", anchor);
+        let url = url.strip_suffix('#').unwrap_or(&url).to_string();
+        Link {
+            article: article.id.clone(),
+            title: article.title.clone(),
+            url,
+        }
+    }
+
+    fn reply_with_intent(&self, mut reply: Reply, i: usize) -> Reply {
+        let intent = &self.intents[i];
+        let lang = reply.language.clone();
+        reply.intent = Some(intent.id.clone());
+        let article = intent
+            .article
+            .as_ref()
+            .filter(|id| self.kb.get(id).is_some())
+            .map(|id| self.localized(id, &lang));
+        reply.article = article.map(|a| a.id.clone());
+        reply.link = article.map(|a| self.link(a, ""));
+        match intent.answer(&lang, self.default_language()) {
+            Some((l, text)) => {
+                reply.text = text.to_string();
+                reply.fallback = l.language() != lang;
+            }
+            None => {
+                reply.text = match (intent.escalate, article) {
+                    (true, _) | (false, None) => messages(&lang).escalate.to_string(),
+                    (false, Some(a)) => lead(a, None),
+                };
+            }
+        }
+        if intent.escalate {
+            reply.outcome = Outcome::Escalate;
+            reply.escalation = Some(EscalationReason::Intent);
+            reply.suggestions.clear();
+        } else {
+            reply.outcome = Outcome::Answer;
+        }
+        reply
+    }
+
+    fn reply_with_article(
+        &self,
+        mut reply: Reply,
+        a: &Analysis,
+        i: usize,
+        section: Option<usize>,
+    ) -> Reply {
+        let lang = reply.language.clone();
+        let found = &self.kb.articles()[i];
+        // The same topic in the shopper's language: prefer the candidate (it knows the best
+        // section), else the translation's introduction.
+        let (article, section) = if found.locale.language() == lang {
+            (found, section)
+        } else if let Some(c) = a.candidates.iter().find(|c| {
+            matches!(c.target, Target::Article(j) if self.kb.articles()[j].locale.language() == lang
+                && self.kb.articles()[j].id.path_without_locale() == found.id.path_without_locale())
+        }) {
+            let Target::Article(j) = c.target else {
+                unreachable!()
+            };
+            (&self.kb.articles()[j], c.m.section)
+        } else if let Some(t) = self.kb.translation(&found.id, &lang) {
+            (t, None)
+        } else {
+            (found, section)
+        };
+        reply.outcome = Outcome::Answer;
+        reply.article = Some(article.id.clone());
+        reply.intent = None;
+        let anchor = section
+            .and_then(|s| article.sections.get(s))
+            .map(|s| s.anchor.as_str())
+            .unwrap_or("");
+        reply.link = Some(self.link(article, anchor));
+        let mut text = lead(article, section);
+        if article.locale.language() != lang {
+            reply.fallback = true;
+            let note = messages(&lang)
+                .fallback
+                .replace("{lang}", &language_name(article.locale.language(), &lang));
+            text = format!("{note}\n{text}");
+        }
+        reply.text = text;
+        reply
+    }
+}
+
+/// The quotable answer of an article: the lead of a section, else of the introduction, cut at
+/// a sentence boundary near 600 characters.
+fn lead(article: &Article, section: Option<usize>) -> String {
+    let s = section
+        .and_then(|i| article.sections.get(i))
+        .filter(|s| !s.lead.is_empty())
+        .or_else(|| article.sections.iter().find(|s| !s.lead.is_empty()));
+    let Some(s) = s else {
+        return article.title.clone();
+    };
+    let text = s.lead.as_str();
+    if text.chars().count() <= 600 {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(600).collect();
+    match cut.rfind(". ") {
+        Some(p) if p > 200 => cut[..=p].to_string(),
+        _ => format!("{}…", cut.trim_end()),
+    }
+}

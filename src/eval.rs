@@ -1,0 +1,394 @@
+//! Regression tests for editors (`concierge eval`) and fitting the confidence model
+//! (`concierge calibrate`) on labelled questions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Calibration, Thresholds};
+use crate::engine::{calibrated, Engine, Features, Outcome, Question, Reply};
+
+/// Errors reading a labelled set: the user's to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}\n  hint: each line is a JSON object like {{\"q\": \"where is my parcel\", \"expect\": \"en/orders/tracking\"}} or {{\"q\": \"...\", \"expect\": \"ESCALATE\"}}")]
+    Line {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// What a labelled question expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Expect {
+    /// The bot must hand it to a person.
+    Escalate,
+    /// An article id or an intent id.
+    Target(String),
+}
+
+/// One line of a labelled set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Labelled {
+    pub q: String,
+    pub expect: Expect,
+    /// The language the question is in, when labelled; else the one detected.
+    pub lang: Option<String>,
+    pub line: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    q: String,
+    expect: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// Reads a JSON Lines labelled set; blank lines and lines starting with `#` are skipped.
+pub fn read_labelled(path: &Path) -> Result<Vec<Labelled>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.starts_with('#') {
+            continue;
+        }
+        let l: Line = serde_json::from_str(raw).map_err(|e| Error::Line {
+            path: path.display().to_string(),
+            line: i + 1,
+            message: e.to_string(),
+        })?;
+        let expect = if l.expect == "ESCALATE" {
+            Expect::Escalate
+        } else {
+            Expect::Target(l.expect)
+        };
+        out.push(Labelled {
+            q: l.q,
+            expect,
+            lang: l.lang,
+            line: i + 1,
+        });
+    }
+    Ok(out)
+}
+
+/// How one labelled question went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome1 {
+    pub line: usize,
+    pub q: String,
+    pub expect: Expect,
+    pub lang: String,
+    pub reply: Reply,
+    /// The best candidate is the expected article or intent (and the bot did not escalate).
+    pub top1: bool,
+    pub features: Features,
+}
+
+impl Outcome1 {
+    fn escalated(&self) -> bool {
+        self.reply.outcome == Outcome::Escalate
+    }
+}
+
+fn hits(expect: &Expect, reply: &Reply) -> bool {
+    match expect {
+        Expect::Escalate => false,
+        Expect::Target(t) => {
+            reply.article.as_ref().is_some_and(|a| a.as_str() == t)
+                || reply.intent.as_ref().is_some_and(|i| i.as_str() == t)
+        }
+    }
+}
+
+/// Runs every labelled question through the engine.
+pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
+    set.iter()
+        .map(|l| {
+            let analysis = engine.analyze(&Question::new(&l.q));
+            let reply = engine.decide(&analysis);
+            let top1 = reply.outcome != Outcome::Escalate && hits(&l.expect, &reply);
+            Outcome1 {
+                line: l.line,
+                q: l.q.clone(),
+                expect: l.expect.clone(),
+                lang: l.lang.clone().unwrap_or_else(|| reply.language.clone()),
+                features: analysis.features,
+                reply,
+                top1,
+            }
+        })
+        .collect()
+}
+
+/// Counts for one language (or all).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub questions: usize,
+    pub answerable: usize,
+    /// Answerable questions whose best candidate is right (answered or offered first).
+    pub top1: usize,
+    /// Answerable questions answered outright, and right.
+    pub answered_right: usize,
+    /// Answerable questions answered outright, and wrong.
+    pub answered_wrong: usize,
+    /// Answerable questions that were escalated anyway.
+    pub answerable_escalated: usize,
+    pub must_escalate: usize,
+    pub must_escalate_escalated: usize,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Outcome1) {
+        self.questions += 1;
+        match o.expect {
+            Expect::Escalate => {
+                self.must_escalate += 1;
+                self.must_escalate_escalated += o.escalated() as usize;
+            }
+            Expect::Target(_) => {
+                self.answerable += 1;
+                self.top1 += o.top1 as usize;
+                self.answerable_escalated += o.escalated() as usize;
+                if o.reply.outcome == Outcome::Answer {
+                    if o.top1 {
+                        self.answered_right += 1;
+                    } else {
+                        self.answered_wrong += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn top1_accuracy(&self) -> f64 {
+        ratio(self.top1, self.answerable)
+    }
+
+    /// Share of must-escalate questions that escalated.
+    pub fn escalation_recall(&self) -> f64 {
+        ratio(self.must_escalate_escalated, self.must_escalate)
+    }
+
+    /// Share of escalations that were meant to escalate.
+    pub fn escalation_precision(&self) -> f64 {
+        ratio(
+            self.must_escalate_escalated,
+            self.must_escalate_escalated + self.answerable_escalated,
+        )
+    }
+
+    /// Share of answerable questions that escalated.
+    pub fn false_escalation(&self) -> f64 {
+        ratio(self.answerable_escalated, self.answerable)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub total: Stats,
+    pub by_language: BTreeMap<String, Stats>,
+    /// Calibration: per confidence decile, (questions, share whose best candidate was right).
+    pub reliability: Vec<(f32, usize, f64)>,
+}
+
+pub fn report(outcomes: &[Outcome1]) -> Report {
+    let mut total = Stats::default();
+    let mut by_language: BTreeMap<String, Stats> = BTreeMap::new();
+    for o in outcomes {
+        total.add(o);
+        by_language.entry(o.lang.clone()).or_default().add(o);
+    }
+    let mut buckets = vec![(0usize, 0usize); 10];
+    for o in outcomes {
+        let b = ((o.reply.confidence * 10.0) as usize).min(9);
+        buckets[b].0 += 1;
+        buckets[b].1 += (o.top1 || (o.expect == Expect::Escalate && o.escalated())) as usize;
+    }
+    let reliability = buckets
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (n, _))| *n > 0)
+        .map(|(i, (n, ok))| (i as f32 / 10.0, n, ok as f64 / n as f64))
+        .collect();
+    Report {
+        total,
+        by_language,
+        reliability,
+    }
+}
+
+/// Fits the calibration on a labelled set: a grid over the two ranking weights (for top-1
+/// accuracy), then a logistic regression of "the best candidate is right" on the features,
+/// and the clarify threshold that escalates the most must-escalate questions while escalating
+/// at most `max_false_escalation` of the answerable ones.
+pub fn fit(
+    engine: &Engine,
+    set: &[Labelled],
+    max_false_escalation: f64,
+) -> (Calibration, Thresholds) {
+    let base = engine.settings().calibration;
+    let mut best = (base, -1.0f64);
+    for rank_cosine in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
+        for rank_language in [0.0, 0.05, 0.1, 0.2] {
+            let cal = Calibration {
+                rank_cosine,
+                rank_language,
+                ..base
+            };
+            let right = set
+                .iter()
+                .filter(|l| matches!(l.expect, Expect::Target(_)))
+                .filter(|l| top_is_right(engine, l, &cal).1)
+                .count() as f64;
+            if right > best.1 {
+                best = (cal, right);
+            }
+        }
+    }
+    let mut cal = best.0;
+    let samples: Vec<(Features, f32)> = set
+        .iter()
+        .map(|l| {
+            let (f, right) = top_is_right(engine, l, &cal);
+            (f, right as u8 as f32)
+        })
+        .collect();
+    let w = logistic(&samples, 3000, 0.5, 0.01);
+    cal.bias = w[0];
+    cal.w_score = w[1];
+    cal.w_margin = w[2];
+    cal.w_cosine = w[3];
+    cal.w_coverage = w[4];
+    cal.w_unknown = w[5];
+    cal.w_language = w[6];
+    cal.w_short = w[7];
+
+    // Pick the clarify threshold on the fitted confidences.
+    let answer = engine.settings().thresholds.answer;
+    let confidences: Vec<(f32, bool)> = set
+        .iter()
+        .zip(&samples)
+        .map(|(l, (f, _))| (calibrated(&cal, f), l.expect == Expect::Escalate))
+        .collect();
+    let answerable = confidences.iter().filter(|c| !c.1).count().max(1) as f64;
+    let mut clarify = 0.0f32;
+    for step in 0..=100 {
+        let t = step as f32 / 200.0;
+        if t > answer {
+            break;
+        }
+        let false_esc = confidences.iter().filter(|c| !c.1 && c.0 < t).count() as f64 / answerable;
+        if false_esc <= max_false_escalation {
+            clarify = t;
+        }
+    }
+    (cal, Thresholds { answer, clarify })
+}
+
+/// The features of a labelled question and whether its best candidate is the expected one.
+fn top_is_right(engine: &Engine, l: &Labelled, cal: &Calibration) -> (Features, bool) {
+    let a = engine.analyze_with(&Question::new(&l.q), cal);
+    let Expect::Target(t) = &l.expect else {
+        return (a.features, false);
+    };
+    let right = a.candidates.first().is_some_and(|c| {
+        let (article, intent) = engine.target_ids(c.target);
+        let lang = a.language.language();
+        let localized = article.map(|id| {
+            engine
+                .knowledge_base()
+                .translation(id, lang)
+                .map_or(id, |tr| &tr.id)
+        });
+        localized.is_some_and(|id| id.as_str() == t)
+            || article.is_some_and(|id| id.as_str() == t)
+            || intent.is_some_and(|i| i.as_str() == t)
+    });
+    (a.features, right)
+}
+
+/// Logistic regression by gradient descent with L2 regularization; returns [bias, weights…].
+fn logistic(samples: &[(Features, f32)], iterations: usize, rate: f32, l2: f32) -> [f32; 8] {
+    let mut w = [0f32; 8];
+    if samples.is_empty() {
+        return w;
+    }
+    let n = samples.len() as f32;
+    for _ in 0..iterations {
+        let mut grad = [0f32; 8];
+        for (f, y) in samples {
+            let x = f.as_array();
+            let z = w[0] + (0..7).map(|j| w[j + 1] * x[j]).sum::<f32>();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let err = p - y;
+            grad[0] += err;
+            for j in 0..7 {
+                grad[j + 1] += err * x[j];
+            }
+        }
+        for j in 0..8 {
+            let reg = if j == 0 { 0.0 } else { l2 * w[j] };
+            w[j] -= rate * (grad[j] / n + reg);
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logistic_separates_a_clear_signal() {
+        let mk = |score: f32, y: f32| {
+            (
+                Features {
+                    score,
+                    ..Features::default()
+                },
+                y,
+            )
+        };
+        let samples: Vec<_> = (0..50)
+            .map(|i| mk(i as f32 / 50.0, if i >= 25 { 1.0 } else { 0.0 }))
+            .collect();
+        let w = logistic(&samples, 3000, 0.5, 0.0);
+        assert!(w[1] > 2.0, "{w:?}");
+    }
+
+    #[test]
+    fn bad_lines_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.jsonl");
+        std::fs::write(
+            &p,
+            "{\"q\": \"a\", \"expect\": \"ESCALATE\"}\n\n{\"q\": 1}\n",
+        )
+        .unwrap();
+        let e = read_labelled(&p).unwrap_err().to_string();
+        assert!(e.contains("x.jsonl:3"), "{e}");
+    }
+}

@@ -1,0 +1,128 @@
+//! The words a shop's content uses, per language: for spelling correction and for telling
+//! languages apart.
+
+use std::collections::HashMap;
+
+use super::normalize::words;
+
+/// Folded words of one language with their frequencies, and a distance-1 spelling index
+/// (the SymSpell idea: index every single-character deletion of every word).
+#[derive(Debug, Default, Clone)]
+pub struct Lexicon {
+    freq: HashMap<String, u32>,
+    deletes: HashMap<String, Vec<u32>>,
+    list: Vec<String>,
+}
+
+/// Words shorter than this are never corrected: too many neighbours.
+const MIN_CORRECT_LEN: usize = 4;
+
+fn deletions(word: &str) -> impl Iterator<Item = String> + '_ {
+    word.char_indices().map(move |(i, c)| {
+        let mut s = String::with_capacity(word.len());
+        s.push_str(&word[..i]);
+        s.push_str(&word[i + c.len_utf8()..]);
+        s
+    })
+}
+
+impl Lexicon {
+    /// Adds every word of a text.
+    pub fn add_text(&mut self, text: &str) {
+        for w in words(text) {
+            self.add_word(w);
+        }
+    }
+
+    fn add_word(&mut self, w: String) {
+        if let Some(n) = self.freq.get_mut(&w) {
+            *n += 1;
+            return;
+        }
+        if w.chars().count() >= MIN_CORRECT_LEN - 1 && w.len() <= 40 {
+            let idx = self.list.len() as u32;
+            for d in deletions(&w) {
+                self.deletes.entry(d).or_default().push(idx);
+            }
+            self.list.push(w.clone());
+        }
+        self.freq.insert(w, 1);
+    }
+
+    /// Every known word.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.freq.keys().map(String::as_str)
+    }
+
+    pub fn contains(&self, folded: &str) -> bool {
+        self.freq.contains_key(folded)
+    }
+
+    pub fn len(&self) -> usize {
+        self.freq.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.freq.is_empty()
+    }
+
+    /// The most frequent known word at edit distance one (insertion, deletion, substitution or
+    /// transposition) from an unknown folded word, if any.
+    pub fn correct(&self, folded: &str) -> Option<&str> {
+        if self.contains(folded) || folded.chars().count() < MIN_CORRECT_LEN || folded.len() > 40 {
+            return None;
+        }
+        let mut best: Option<(&str, u32)> = None;
+        let mut consider = |w: &str| {
+            let f = self.freq.get(w).copied().unwrap_or(0);
+            if f > 0 && best.is_none_or(|(bw, bf)| f > bf || (f == bf && w < bw)) {
+                best = Some((self.list_word(w), f));
+            }
+        };
+        // The message lacks a character: it is a deletion of a known word.
+        for &i in self.deletes.get(folded).into_iter().flatten() {
+            consider(&self.list[i as usize]);
+        }
+        for d in deletions(folded) {
+            // The message has one character too many.
+            if self.freq.contains_key(&d) {
+                consider(&d);
+            }
+            // One character replaced, or two swapped: both share a deletion.
+            for &i in self.deletes.get(&d).into_iter().flatten() {
+                consider(&self.list[i as usize]);
+            }
+        }
+        best.map(|(w, _)| w)
+    }
+
+    fn list_word<'a>(&'a self, w: &str) -> &'a str {
+        self.freq
+            .get_key_value(w)
+            .map(|(k, _)| k.as_str())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex() -> Lexicon {
+        let mut l = Lexicon::default();
+        l.add_text("delivery delivery return refund shipping parcel iDEAL");
+        l
+    }
+
+    #[test]
+    fn corrects_one_edit() {
+        let l = lex();
+        assert_eq!(l.correct("delivry"), Some("delivery")); // deletion
+        assert_eq!(l.correct("deliverry"), Some("delivery")); // insertion
+        assert_eq!(l.correct("retrun"), Some("return")); // transposition
+        assert_eq!(l.correct("refumd"), Some("refund")); // substitution
+        assert_eq!(l.correct("return"), None); // known
+        assert_eq!(l.correct("xyzzyq"), None);
+        assert_eq!(l.correct("ide"), None); // too short to guess
+    }
+}

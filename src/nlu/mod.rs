@@ -1,0 +1,102 @@
+//! Understanding a message before anything is searched: normalization, language, analysis into
+//! terms, spelling correction against the shop's own vocabulary.
+//!
+//! Pure code: no I/O, no errors. Unclear input produces fewer terms, never a failure.
+
+pub mod analyze;
+pub mod lang;
+pub mod lexicon;
+pub mod normalize;
+
+use std::collections::HashMap;
+
+use crate::locale::Locale;
+
+pub use analyze::Analyzer;
+pub use lang::{LanguageDetector, LanguageGuess};
+pub use lexicon::Lexicon;
+pub use normalize::{fold, normalize, words};
+
+/// The terms of a message in one language, ready for search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryTerms {
+    /// Analyzed terms (stemmed, folded), in message order, duplicates kept.
+    pub terms: Vec<String>,
+    /// Spelling corrections made: (what the shopper typed, the known word used instead).
+    pub corrections: Vec<(String, String)>,
+}
+
+/// Analyzers and vocabularies of every language the shop has content in.
+#[derive(Debug)]
+pub struct Nlu {
+    analyzers: HashMap<String, Analyzer>,
+    lexicons: HashMap<String, Lexicon>,
+    detector: LanguageDetector,
+}
+
+impl Nlu {
+    /// Builds the vocabularies from the shop's texts, given as (language code, text).
+    pub fn build<'a>(
+        served: &[Locale],
+        default: &Locale,
+        texts: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Nlu {
+        let mut lexicons: HashMap<String, Lexicon> = HashMap::new();
+        for (lang, text) in texts {
+            lexicons.entry(lang.to_string()).or_default().add_text(text);
+        }
+        let mut analyzers: HashMap<String, Analyzer> = HashMap::new();
+        for lang in lexicons
+            .keys()
+            .cloned()
+            .chain(served.iter().map(|l| l.language().to_string()))
+            .chain(std::iter::once(default.language().to_string()))
+        {
+            analyzers
+                .entry(lang.clone())
+                .or_insert_with(|| Analyzer::for_language(&lang));
+        }
+        let detector = LanguageDetector::new(served, default, &lexicons);
+        Nlu {
+            analyzers,
+            lexicons,
+            detector,
+        }
+    }
+
+    /// The analyzer of a language (built on demand for languages the shop has no content in).
+    pub fn analyzer(&self, language: &str) -> Analyzer {
+        self.analyzers
+            .get(language)
+            .cloned()
+            .unwrap_or_else(|| Analyzer::for_language(language))
+    }
+
+    pub fn detect(&self, text: &str, hint: Option<&Locale>) -> LanguageGuess {
+        self.detector.detect(text, hint)
+    }
+
+    /// The search terms of a message in `language`, correcting words the shop's content does
+    /// not know to a known word one typo away.
+    pub fn query_terms(&self, language: &str, text: &str) -> QueryTerms {
+        let analyzer = self.analyzer(language);
+        let lexicon = self.lexicons.get(language);
+        let mut out = QueryTerms::default();
+        // A message longer than this many words is not a question any more; its first words
+        // carry the topic, and the cap keeps a 1 MB message as fast as a short one.
+        for w in words(text).take(64) {
+            if analyzer.is_stop(&w) {
+                continue;
+            }
+            let word = match lexicon.and_then(|l| l.correct(&w)) {
+                Some(fixed) if !analyzer.is_stop(fixed) => {
+                    out.corrections.push((w.clone(), fixed.to_string()));
+                    fixed.to_string()
+                }
+                _ => w,
+            };
+            out.terms.push(analyzer.term(&word));
+        }
+        out
+    }
+}

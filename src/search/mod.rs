@@ -1,0 +1,401 @@
+//! The lexical index, and the only importer of tantivy: BM25 retrieval over analyzed
+//! utterances (titles, `questions:`, intent examples) and article sections, per language, and
+//! the normalized match signals the engine turns into a confidence.
+//!
+//! Texts arrive already analyzed (terms from `nlu::Analyzer`), so this module decides nothing
+//! about languages: each language gets its own fields, so document frequencies and lengths are
+//! per language.
+
+use std::collections::{HashMap, HashSet};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::WhitespaceTokenizer;
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+/// Errors of the index. These are our faults, not the editors'.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("building the search index failed: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What an indexed text belongs to: an article or an intent, by position in the engine's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    Article(usize),
+    Intent(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A short text that says what the target is about: a title, a question, an example.
+    Utterance,
+    /// A section of an article body.
+    Section(usize),
+}
+
+#[derive(Debug)]
+struct Entry {
+    target: Target,
+    kind: Kind,
+    lang: String,
+    /// Distinct terms.
+    terms: Vec<String>,
+}
+
+/// Adds texts, then builds the index.
+#[derive(Debug, Default)]
+pub struct IndexBuilder {
+    entries: Vec<Entry>,
+}
+
+impl IndexBuilder {
+    /// A short text (title, question, example) of `target` in `lang`, as analyzed terms.
+    pub fn add_utterance(&mut self, target: Target, lang: &str, terms: Vec<String>) {
+        self.push(target, Kind::Utterance, lang, terms);
+    }
+
+    /// Section number `section` of an article, as analyzed terms.
+    pub fn add_section(&mut self, target: Target, section: usize, lang: &str, terms: Vec<String>) {
+        self.push(target, Kind::Section(section), lang, terms);
+    }
+
+    fn push(&mut self, target: Target, kind: Kind, lang: &str, mut terms: Vec<String>) {
+        terms.sort_unstable();
+        terms.dedup();
+        if terms.is_empty() {
+            return;
+        }
+        self.entries.push(Entry {
+            target,
+            kind,
+            lang: lang.to_string(),
+            terms,
+        });
+    }
+
+    /// Builds the in-memory index (single-threaded writer: the index is small next to the
+    /// cost of spinning up writer threads, and builds must not starve the service).
+    pub fn build(self) -> Result<LexicalIndex> {
+        let mut langs: Vec<String> = self.entries.iter().map(|e| e.lang.clone()).collect();
+        langs.sort();
+        langs.dedup();
+        let mut schema = Schema::builder();
+        let text = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("terms")
+                .set_index_option(IndexRecordOption::WithFreqs),
+        );
+        let mut fields = HashMap::new();
+        for lang in &langs {
+            let u = schema.add_text_field(&format!("u_{lang}"), text.clone());
+            let s = schema.add_text_field(&format!("s_{lang}"), text.clone());
+            fields.insert(lang.clone(), (u, s));
+        }
+        let ord = schema.add_u64_field(ORD, NumericOptions::default().set_fast());
+        let index = Index::create_in_ram(schema.build());
+        index
+            .tokenizers()
+            .register("terms", WhitespaceTokenizer::default());
+        let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 64_000_000)?;
+        let mut df: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        let mut n_docs: HashMap<String, u32> = HashMap::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            let (u, s) = fields[&e.lang];
+            let field = match e.kind {
+                Kind::Utterance => u,
+                Kind::Section(_) => s,
+            };
+            let mut doc = TantivyDocument::default();
+            doc.add_text(field, e.terms.join(" "));
+            doc.add_u64(ord, i as u64);
+            writer.add_document(doc)?;
+            let lang_df = df.entry(e.lang.clone()).or_default();
+            for t in &e.terms {
+                *lang_df.entry(t.clone()).or_default() += 1;
+            }
+            *n_docs.entry(e.lang.clone()).or_default() += 1;
+        }
+        writer.commit()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(LexicalIndex {
+            reader,
+            fields,
+            entries: self.entries,
+            df,
+            n_docs,
+        })
+    }
+}
+
+/// How well one target matches a message in one language; every number is in [0, 1].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub target: Target,
+    /// Best cosine similarity (IDF-weighted) between the message and one utterance.
+    pub cosine: f32,
+    /// The largest share of the message's IDF weight that one of the target's texts contains.
+    pub coverage: f32,
+    /// The section that best covers the message, if a section matched.
+    pub section: Option<usize>,
+}
+
+/// The index: see the module docs.
+pub struct LexicalIndex {
+    reader: IndexReader,
+    fields: HashMap<String, (Field, Field)>,
+    entries: Vec<Entry>,
+    df: HashMap<String, HashMap<String, u32>>,
+    n_docs: HashMap<String, u32>,
+}
+
+impl std::fmt::Debug for LexicalIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LexicalIndex")
+            .field("entries", &self.entries.len())
+            .field("languages", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The fast field holding an entry's position in `LexicalIndex::entries`.
+const ORD: &str = "ord";
+
+/// How many documents each of the two retrievals (utterances, sections) returns.
+const CANDIDATES: usize = 40;
+
+impl LexicalIndex {
+    /// The languages that have content.
+    pub fn languages(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str)
+    }
+
+    /// Inverse document frequency of a term in a language; unknown terms get the highest.
+    pub fn idf(&self, lang: &str, term: &str) -> f32 {
+        let n = self.n_docs.get(lang).copied().unwrap_or(0) as f32;
+        let df = self
+            .df
+            .get(lang)
+            .and_then(|d| d.get(term))
+            .copied()
+            .unwrap_or(0) as f32;
+        ((n + 1.0) / (df + 0.5)).ln().max(0.01)
+    }
+
+    /// Whether any text in `lang` contains the term.
+    pub fn knows(&self, lang: &str, term: &str) -> bool {
+        self.df.get(lang).is_some_and(|d| d.contains_key(term))
+    }
+
+    /// The share of the message's IDF weight carried by terms no text in `lang` contains:
+    /// high for questions about things the shop never wrote about.
+    pub fn unknown_share(&self, lang: &str, terms: &[String]) -> f32 {
+        let terms = distinct(terms);
+        let total: f32 = terms.iter().map(|t| self.idf(lang, t)).sum();
+        if total <= 0.0 {
+            return 1.0;
+        }
+        let unknown: f32 = terms
+            .iter()
+            .filter(|t| !self.knows(lang, t))
+            .map(|t| self.idf(lang, t))
+            .sum();
+        unknown / total
+    }
+
+    /// The targets that match analyzed message terms in `lang`, best first by BM25 retrieval,
+    /// with their normalized signals. Runs a tantivy search: call it off the async runtime.
+    pub fn matches(&self, lang: &str, terms: &[String]) -> Vec<Match> {
+        let Some(&(u, s)) = self.fields.get(lang) else {
+            return Vec::new();
+        };
+        let terms = distinct(terms);
+        if terms.is_empty() {
+            return Vec::new();
+        }
+        let weights: HashMap<&str, f32> = terms
+            .iter()
+            .map(|t| (t.as_str(), self.idf(lang, t)))
+            .collect();
+        let q_norm1: f32 = weights.values().sum();
+        let q_norm2: f32 = weights.values().map(|w| w * w).sum::<f32>().sqrt();
+        let mut hits: HashSet<usize> = HashSet::new();
+        for field in [u, s] {
+            for ord in self.retrieve(field, &terms) {
+                hits.insert(ord);
+            }
+        }
+        let mut by_target: HashMap<Target, Match> = HashMap::new();
+        let mut section_coverage: HashMap<Target, f32> = HashMap::new();
+        let mut hits: Vec<usize> = hits.into_iter().collect();
+        hits.sort_unstable();
+        for ord in hits {
+            let e = &self.entries[ord];
+            let mut shared1 = 0.0;
+            let mut shared2 = 0.0;
+            for t in &e.terms {
+                if let Some(w) = weights.get(t.as_str()) {
+                    shared1 += w;
+                    shared2 += w * w;
+                }
+            }
+            let coverage = shared1 / q_norm1;
+            let m = by_target.entry(e.target).or_insert(Match {
+                target: e.target,
+                cosine: 0.0,
+                coverage: 0.0,
+                section: None,
+            });
+            match e.kind {
+                Kind::Utterance => {
+                    let d_norm2: f32 = e
+                        .terms
+                        .iter()
+                        .map(|t| self.idf(lang, t).powi(2))
+                        .sum::<f32>()
+                        .sqrt();
+                    let cosine = shared2 / (q_norm2 * d_norm2).max(f32::EPSILON);
+                    m.cosine = m.cosine.max(cosine.min(1.0));
+                }
+                Kind::Section(i) => {
+                    let best = section_coverage.entry(e.target).or_insert(-1.0);
+                    if coverage > *best {
+                        *best = coverage;
+                        m.section = Some(i);
+                    }
+                }
+            }
+            m.coverage = m.coverage.max(coverage.min(1.0));
+        }
+        let mut out: Vec<Match> = by_target.into_values().collect();
+        out.sort_by(|a, b| {
+            (b.cosine + b.coverage)
+                .total_cmp(&(a.cosine + a.coverage))
+                .then(a.target.cmp(&b.target))
+        });
+        out
+    }
+
+    fn retrieve(&self, field: Field, terms: &[String]) -> Vec<usize> {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+            .iter()
+            .map(|t| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let Ok(top) = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(top.len());
+        for (_score, addr) in top {
+            let seg = searcher.segment_reader(addr.segment_ord);
+            if let Some(ord) = seg
+                .fast_fields()
+                .u64(ORD)
+                .ok()
+                .and_then(|c| c.first(addr.doc_id))
+            {
+                out.push(ord as usize);
+            }
+        }
+        out
+    }
+}
+
+fn distinct(terms: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    terms
+        .iter()
+        .filter(|t| seen.insert(t.as_str()))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn index() -> LexicalIndex {
+        let mut b = IndexBuilder::default();
+        b.add_utterance(Target::Article(0), "en", terms("return polici"));
+        b.add_section(
+            Target::Article(0),
+            0,
+            "en",
+            terms("return item within 30 day tag"),
+        );
+        b.add_utterance(Target::Article(1), "en", terms("deliveri time"));
+        b.add_section(
+            Target::Article(1),
+            0,
+            "en",
+            terms("deliveri take 2 5 busi day"),
+        );
+        b.add_section(
+            Target::Article(1),
+            1,
+            "en",
+            terms("us deliveri take 5 8 day ups"),
+        );
+        b.add_utterance(Target::Intent(0), "es", terms("dond pedid"));
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn finds_and_scores_targets() {
+        let idx = index();
+        let m = idx.matches("en", &terms("return polici"));
+        assert_eq!(m[0].target, Target::Article(0));
+        assert!((m[0].cosine - 1.0).abs() < 1e-5);
+        let m = idx.matches("en", &terms("ups deliveri"));
+        assert_eq!(m[0].target, Target::Article(1));
+        assert_eq!(m[0].section, Some(1));
+        assert!((m[0].coverage - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn languages_are_separate() {
+        let idx = index();
+        assert!(idx.matches("es", &terms("return")).is_empty());
+        assert_eq!(
+            idx.matches("es", &terms("pedid"))[0].target,
+            Target::Intent(0)
+        );
+        assert!(idx.matches("de", &terms("x")).is_empty());
+    }
+
+    #[test]
+    fn unknown_terms_weigh_the_most() {
+        let idx = index();
+        assert_eq!(idx.unknown_share("en", &terms("weather paris")), 1.0);
+        assert_eq!(idx.unknown_share("en", &terms("return")), 0.0);
+        let half = idx.unknown_share("en", &terms("return bitcoin"));
+        assert!(half > 0.5 && half < 1.0, "{half}");
+    }
+
+    #[test]
+    fn an_empty_index_answers_nothing() {
+        let idx = IndexBuilder::default().build().unwrap();
+        assert!(idx.matches("en", &terms("anything")).is_empty());
+    }
+}
