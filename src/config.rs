@@ -119,25 +119,26 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             answer: 0.5,
-            clarify: 0.2,
+            clarify: 0.22,
         }
     }
 }
 
 impl Default for Calibration {
     fn default() -> Self {
-        // Fitted by `concierge calibrate tests/eval/tuning.jsonl` on the demo shop.
+        // Fitted by `concierge calibrate tests/eval/tuning.jsonl` on the demo shop (rounded);
+        // see concierge.yaml.
         Calibration {
-            rank_cosine: 0.6,
-            rank_language: 0.1,
-            bias: -4.0,
-            w_score: 4.0,
-            w_margin: 3.0,
-            w_cosine: 1.5,
-            w_coverage: 2.0,
-            w_unknown: -3.0,
-            w_language: 0.5,
-            w_short: 0.0,
+            rank_cosine: 0.4,
+            rank_language: 0.0,
+            bias: -1.615,
+            w_score: 1.003,
+            w_margin: 0.880,
+            w_cosine: 0.883,
+            w_coverage: 1.032,
+            w_unknown: -1.033,
+            w_language: 0.429,
+            w_short: -0.377,
         }
     }
 }

@@ -373,7 +373,10 @@ impl Engine {
             if q.terms.is_empty() {
                 continue;
             }
-            let unknown = self.index.unknown_share(lang, &q.terms);
+            // A word we had to correct is half a guess: "weather" is one letter from
+            // "leather", and the shop sells no weather.
+            let corrected = q.corrections.len() as f32 / q.terms.len() as f32;
+            let unknown = (self.index.unknown_share(lang, &q.terms) + 0.5 * corrected).min(1.0);
             let n_terms = q.terms.len();
             for m in self.index.matches(lang, &q.terms) {
                 let lang_bonus = if lang == shopper {
@@ -381,8 +384,9 @@ impl Engine {
                 } else {
                     0.0
                 };
+                let coverage = 0.5 * (m.coverage + m.union);
                 let score =
-                    cal.rank_cosine * m.cosine + (1.0 - cal.rank_cosine) * m.coverage + lang_bonus;
+                    cal.rank_cosine * m.cosine + (1.0 - cal.rank_cosine) * coverage + lang_bonus;
                 candidates.push(Candidate {
                     target: m.target,
                     lang: lang.to_string(),
@@ -529,7 +533,7 @@ impl Engine {
         // nearly as good a match as the best candidate.
         let sensitive = a.candidates.iter().take(5).find(|c| {
             matches!(c.target, Target::Intent(i) if self.intents[i].escalate)
-                && c.score >= 0.85 * top.score
+                && c.score >= top.score - 0.05
         });
         if let (Some(c), true) = (sensitive, confidence >= t.clarify) {
             if let Target::Intent(i) = c.target {

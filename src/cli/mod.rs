@@ -64,6 +64,9 @@ struct AskArgs {
     /// The shopper's language if known (a hint; the message decides).
     #[arg(long, value_name = "LOCALE")]
     locale: Option<Locale>,
+    /// Also show, on standard error, why: the language, the candidates and their signals.
+    #[arg(long)]
+    explain: bool,
     /// The question; without it, questions are read from standard input, one per line.
     question: Vec<String>,
 }
@@ -199,7 +202,11 @@ fn ask(a: AskArgs) -> Result<ExitCode> {
     let hint = a.locale.clone();
     if !a.question.is_empty() {
         let q = a.question.join(" ");
-        let reply = engine.ask(&Question::new(&q).with_locale_hint(hint));
+        let question = Question::new(&q).with_locale_hint(hint);
+        if a.explain {
+            explain(&engine, &question);
+        }
+        let reply = engine.ask(&question);
         print_reply(&mut out, &reply, a.json)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -219,6 +226,31 @@ fn ask(a: AskArgs) -> Result<ExitCode> {
         print_reply(&mut out, &reply, a.json)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what the engine saw in a message, for editors wondering why it answered so.
+fn explain(engine: &Engine, question: &Question<'_>) {
+    let a = engine.analyze(question);
+    eprintln!(
+        "language: {}; pattern hits: {:?}",
+        a.language,
+        a.pattern_hits
+            .iter()
+            .map(|&i| engine.intents()[i].id.to_string())
+            .collect::<Vec<_>>()
+    );
+    eprintln!("features of the best: {:?}", a.features);
+    for c in a.candidates.iter().take(8) {
+        let (article, intent) = engine.target_ids(c.target);
+        let name = intent
+            .map(|i| i.to_string())
+            .or_else(|| article.map(|a| a.to_string()))
+            .unwrap_or_default();
+        eprintln!(
+            "  {:.3}  [{}] {name}  cosine {:.2} coverage {:.2} unknown {:.2} terms {}",
+            c.score, c.lang, c.m.cosine, c.m.coverage, c.unknown, c.n_terms
+        );
+    }
 }
 
 fn search(a: SearchArgs) -> Result<ExitCode> {

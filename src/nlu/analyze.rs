@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use rust_stemmers::{Algorithm, Stemmer};
 
 use super::normalize::words;
+use super::synonyms::Synonyms;
 
 /// Function words that carry no topic, folded (no accents, no apostrophes). Question words
 /// that do tell topics apart ("when", "where", "how much") are deliberately kept.
@@ -50,6 +51,7 @@ pub struct Analyzer {
     language: String,
     stemmer: Option<std::sync::Arc<Stemmer>>,
     stop: HashSet<String>,
+    synonyms: &'static Synonyms,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -104,6 +106,7 @@ impl Analyzer {
             language: language.to_string(),
             stemmer: algorithm(language).map(|a| std::sync::Arc::new(Stemmer::create(a))),
             stop: stop_words(language),
+            synonyms: Synonyms::builtin(language),
         }
     }
 
@@ -126,12 +129,24 @@ impl Analyzer {
         }
     }
 
-    /// The terms of a text, in order, stop words removed.
-    pub fn terms(&self, text: &str) -> Vec<String> {
-        words(text)
+    /// Whether a folded word is part of a synonym of this language.
+    pub fn knows_synonym(&self, folded: &str) -> bool {
+        self.synonyms.knows(folded)
+    }
+
+    /// The terms of folded words: synonyms rewritten, stop words removed, stemmed.
+    pub fn terms_of_words(&self, words: Vec<String>) -> Vec<String> {
+        self.synonyms
+            .rewrite(words)
+            .into_iter()
             .filter(|w| !self.is_stop(w))
             .map(|w| self.term(&w))
             .collect()
+    }
+
+    /// The terms of a text, in order.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        self.terms_of_words(words(text).take(100_000).collect())
     }
 }
 

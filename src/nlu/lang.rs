@@ -153,9 +153,18 @@ impl LanguageDetector {
                 confidence: 0.0,
             };
         }
+        // On thin evidence ("iDEAL?"), languages that come close to the best are as likely:
+        // among them prefer the channel's language, then the shop's default.
+        let close = |i: usize| scores[i] >= 0.75 * best_score;
+        let chosen = [hint.as_ref(), Some(&self.default)]
+            .into_iter()
+            .flatten()
+            .filter_map(|l| self.served.iter().position(|s| s == l))
+            .find(|&i| close(i))
+            .unwrap_or(best);
         LanguageGuess {
-            locale: self.served[best].clone(),
-            confidence: (best_score / total) * (best_score / (best_score + 1.0)),
+            locale: self.served[chosen].clone(),
+            confidence: (scores[chosen] / total) * (scores[chosen] / (scores[chosen] + 1.0)),
         }
     }
 }

@@ -96,6 +96,29 @@ impl Lexicon {
         best.map(|(w, _)| w)
     }
 
+    /// Splits an unknown compound into two known words of at least four letters each,
+    /// allowing a linking `s` or `e` between them ("verzendkosten", "retourslabel").
+    pub fn split_compound<'a>(&'a self, folded: &str) -> Option<(&'a str, &'a str)> {
+        if self.contains(folded) || folded.chars().count() < 8 || !folded.is_ascii() {
+            return None;
+        }
+        let known = |w: &str| self.freq.get_key_value(w).map(|(k, _)| k.as_str());
+        let mut best: Option<(&str, &str, u32)> = None;
+        for i in 4..=folded.len().saturating_sub(4) {
+            let (head, tail) = folded.split_at(i);
+            let tails = [Some(tail), tail.strip_prefix('s'), tail.strip_prefix('e')];
+            for t in tails.into_iter().flatten().filter(|t| t.len() >= 4) {
+                if let (Some(h), Some(t)) = (known(head), known(t)) {
+                    let f = self.freq[h].min(self.freq[t]);
+                    if best.is_none_or(|b| f > b.2) {
+                        best = Some((h, t, f));
+                    }
+                }
+            }
+        }
+        best.map(|(h, t, _)| (h, t))
+    }
+
     fn list_word<'a>(&'a self, w: &str) -> &'a str {
         self.freq
             .get_key_value(w)
@@ -124,5 +147,17 @@ mod tests {
         assert_eq!(l.correct("return"), None); // known
         assert_eq!(l.correct("xyzzyq"), None);
         assert_eq!(l.correct("ide"), None); // too short to guess
+    }
+
+    #[test]
+    fn splits_compounds_into_known_words() {
+        let mut l = Lexicon::default();
+        l.add_text("telefoon nummer retour label");
+        assert_eq!(
+            l.split_compound("telefoonnummer"),
+            Some(("telefoon", "nummer"))
+        );
+        assert_eq!(l.split_compound("retourslabel"), Some(("retour", "label")));
+        assert_eq!(l.split_compound("telefoonxyz"), None);
     }
 }

@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod lang;
 pub mod lexicon;
 pub mod normalize;
+pub mod synonyms;
 
 use std::collections::HashMap;
 
@@ -82,21 +83,31 @@ impl Nlu {
         let analyzer = self.analyzer(language);
         let lexicon = self.lexicons.get(language);
         let mut out = QueryTerms::default();
+        let mut kept = Vec::new();
         // A message longer than this many words is not a question any more; its first words
         // carry the topic, and the cap keeps a 1 MB message as fast as a short one.
         for w in words(text).take(64) {
-            if analyzer.is_stop(&w) {
+            if analyzer.is_stop(&w) || analyzer.knows_synonym(&w) {
+                kept.push(w);
                 continue;
             }
-            let word = match lexicon.and_then(|l| l.correct(&w)) {
-                Some(fixed) if !analyzer.is_stop(fixed) => {
-                    out.corrections.push((w.clone(), fixed.to_string()));
-                    fixed.to_string()
-                }
-                _ => w,
+            let Some(lexicon) = lexicon else {
+                kept.push(w);
+                continue;
             };
-            out.terms.push(analyzer.term(&word));
+            if let Some(fixed) = lexicon.correct(&w).filter(|f| !analyzer.is_stop(f)) {
+                out.corrections.push((w, fixed.to_string()));
+                kept.push(fixed.to_string());
+            } else if let Some((head, tail)) = lexicon.split_compound(&w) {
+                // Dutch (and German) glue words together: "telefoonnummer" is asked about
+                // in an article that says "telefoon" and "nummer".
+                kept.push(head.to_string());
+                kept.push(tail.to_string());
+            } else {
+                kept.push(w);
+            }
         }
+        out.terms = analyzer.terms_of_words(kept);
         out
     }
 }

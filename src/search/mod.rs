@@ -145,6 +145,8 @@ pub struct Match {
     pub cosine: f32,
     /// The largest share of the message's IDF weight that one of the target's texts contains.
     pub coverage: f32,
+    /// The share of the message's IDF weight found anywhere in the target's texts.
+    pub union: f32,
     /// The section that best covers the message, if a section matched.
     pub section: Option<usize>,
 }
@@ -236,6 +238,7 @@ impl LexicalIndex {
         }
         let mut by_target: HashMap<Target, Match> = HashMap::new();
         let mut section_coverage: HashMap<Target, f32> = HashMap::new();
+        let mut matched: HashMap<Target, HashSet<&str>> = HashMap::new();
         let mut hits: Vec<usize> = hits.into_iter().collect();
         hits.sort_unstable();
         for ord in hits {
@@ -253,6 +256,7 @@ impl LexicalIndex {
                 target: e.target,
                 cosine: 0.0,
                 coverage: 0.0,
+                union: 0.0,
                 section: None,
             });
             match e.kind {
@@ -275,6 +279,17 @@ impl LexicalIndex {
                 }
             }
             m.coverage = m.coverage.max(coverage.min(1.0));
+            let seen = matched.entry(e.target).or_default();
+            for t in &e.terms {
+                if weights.contains_key(t.as_str()) {
+                    seen.insert(t.as_str());
+                }
+            }
+        }
+        for (target, seen) in matched {
+            if let Some(m) = by_target.get_mut(&target) {
+                m.union = (seen.iter().map(|t| weights[t]).sum::<f32>() / q_norm1).min(1.0);
+            }
         }
         let mut out: Vec<Match> = by_target.into_values().collect();
         out.sort_by(|a, b| {

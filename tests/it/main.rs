@@ -1,0 +1,7 @@
+//! Integration tests: one binary for all of them (`cargo test --test it`).
+
+mod check;
+mod cli;
+mod datasets;
+mod eval;
+mod exe;
