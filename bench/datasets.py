@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Acceptance on public datasets, with the lexical engine: bitext-customer-service and
-banking77-oos (see ../shared/datasets/README.md).
+"""Acceptance on public datasets: bitext-customer-service and banking77-oos (see
+../shared/datasets/README.md), with the engine as built: hybrid (lexical + the model in
+models/all-MiniLM-L6-v2, or $CONCIERGE_MODEL) by default, lexical with --lexical-only.
 
 Converts each dataset into an intents folder and JSON Lines labelled sets under --out (never into
 the repository), runs the real binary (`concierge check`, `calibrate`, `eval --dump`) on them
@@ -118,11 +119,15 @@ def group_examples(rows: list[tuple[str, str]]) -> tuple[dict[str, list[str]], i
 
 
 class Runner:
-    def __init__(self, binary: Path, workdir: Path):
+    def __init__(self, binary: Path, workdir: Path, lexical_only: bool = False):
         self.binary = binary
         self.workdir = workdir
         # No ./concierge.yaml and no CONCIERGE_CONFIG may leak into the runs.
         self.env = {k: v for k, v in os.environ.items() if k != "CONCIERGE_CONFIG"}
+        # The runs happen in the work folder: the model is the repository's.
+        self.env.setdefault("CONCIERGE_MODEL", str(REPO / "models" / "all-MiniLM-L6-v2"))
+        if lexical_only:
+            self.env["CONCIERGE_LEXICAL_ONLY"] = "1"
         self.timings: list[tuple[str, float]] = []
 
     def run(self, step: str, args: list[str]) -> str:
@@ -350,6 +355,8 @@ def main() -> int:
     ap.add_argument("--no-builtins", action="store_true",
                     help="switch off the engine's built-in intents (greeting, human_handoff, ...)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
+    ap.add_argument("--lexical-only", action="store_true",
+                    help="run the lexical engine alone (the binary's --lexical-only)")
     args = ap.parse_args()
 
     only = set(args.only or ["bitext", "banking77"])
@@ -368,7 +375,7 @@ def main() -> int:
     if any(empty_kb.iterdir()):
         log(f"error: {empty_kb} should be empty")
         return 2
-    runner = Runner(binary, out)
+    runner = Runner(binary, out, args.lexical_only)
     disable = BUILTIN_IDS if args.no_builtins else ()
 
     rows: list[dict] = []

@@ -39,6 +39,38 @@ pub struct Settings {
     pub thresholds: Thresholds,
     pub calibration: Calibration,
     pub limits: Limits,
+    pub semantic: SemanticSettings,
+}
+
+/// The semantic layer: sentence embeddings fused with the lexical signals.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SemanticSettings {
+    /// Use the model. Default: on when the binary was built with it (cargo feature
+    /// `semantic`); `--lexical-only` turns it off.
+    pub enabled: bool,
+    /// The model folder (installed by scripts/setup-model); relative to the config file when
+    /// set there. Default: `models/all-MiniLM-L6-v2` in the working directory.
+    pub model: Option<PathBuf>,
+    /// What to do when the model is missing or cannot be loaded.
+    pub on_error: OnModelError,
+    /// Where embedded texts are cached (default: `$CONCIERGE_CACHE/vectors`, else
+    /// `~/.cache/concierge/vectors`).
+    pub cache: Option<PathBuf>,
+    /// Thresholds of the hybrid engine (the top-level ones are the lexical engine's).
+    pub thresholds: Thresholds,
+    /// Calibration of the hybrid engine, fitted by `concierge calibrate` with the model on.
+    pub calibration: Calibration,
+}
+
+/// What to do when the semantic model cannot be used.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OnModelError {
+    /// Refuse to start, saying why.
+    Fail,
+    /// Say why on stderr and run the lexical engine alone.
+    Lexical,
 }
 
 /// Who the shop is and which languages it serves.
@@ -81,6 +113,10 @@ pub struct Calibration {
     pub w_unknown: f32,
     pub w_language: f32,
     pub w_short: f32,
+    /// Ranking: weight of the semantic similarity (0 in the lexical engine).
+    pub rank_semantic: f32,
+    pub w_semantic: f32,
+    pub w_semantic_margin: f32,
 }
 
 /// Input limits.
@@ -100,6 +136,7 @@ impl Default for Settings {
             thresholds: Thresholds::default(),
             calibration: Calibration::default(),
             limits: Limits::default(),
+            semantic: SemanticSettings::default(),
         }
     }
 }
@@ -139,6 +176,44 @@ impl Default for Calibration {
             w_unknown: -1.033,
             w_language: 0.429,
             w_short: -0.377,
+            rank_semantic: 0.0,
+            w_semantic: 0.0,
+            w_semantic_margin: 0.0,
+        }
+    }
+}
+
+impl Default for SemanticSettings {
+    fn default() -> Self {
+        SemanticSettings {
+            enabled: cfg!(feature = "semantic"),
+            model: None,
+            on_error: OnModelError::Fail,
+            cache: None,
+            thresholds: Thresholds::default(),
+            calibration: Calibration::hybrid(),
+        }
+    }
+}
+
+impl SemanticSettings {
+    /// The model folder in force.
+    pub fn model_dir(&self) -> PathBuf {
+        self.model
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("models/all-MiniLM-L6-v2"))
+    }
+}
+
+impl Calibration {
+    /// The hybrid engine's defaults: see `semantic.calibration` in concierge.yaml.
+    pub fn hybrid() -> Calibration {
+        Calibration {
+            rank_semantic: 0.5,
+            w_semantic: 2.0,
+            w_semantic_margin: 2.0,
+            bias: -2.5,
+            ..Calibration::default()
         }
     }
 }
@@ -170,6 +245,12 @@ impl Settings {
         if s.intents.is_relative() {
             s.intents = base.join(&s.intents);
         }
+        if let Some(m) = s.semantic.model.as_mut().filter(|m| m.is_relative()) {
+            *m = base.join(&*m);
+        }
+        if let Some(c) = s.semantic.cache.as_mut().filter(|c| c.is_relative()) {
+            *c = base.join(&*c);
+        }
         s.validate().map_err(|message| ConfigError::Value {
             path: path.to_path_buf(),
             message,
@@ -194,21 +275,25 @@ impl Settings {
 
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), String> {
-        let t = self.thresholds;
-        if !(0.0..=1.0).contains(&t.answer)
-            || !(0.0..=1.0).contains(&t.clarify)
-            || t.clarify > t.answer
-        {
-            return Err(format!(
-                "thresholds must satisfy 0 <= clarify <= answer <= 1 (got clarify {}, answer {})",
-                t.clarify, t.answer
-            ));
+        for t in [self.thresholds, self.semantic.thresholds] {
+            check_thresholds(t)?;
         }
         if self.limits.max_message_chars == 0 {
             return Err("limits.max_message_chars must be at least 1".into());
         }
         Ok(())
     }
+}
+
+fn check_thresholds(t: Thresholds) -> Result<(), String> {
+    if !(0.0..=1.0).contains(&t.answer) || !(0.0..=1.0).contains(&t.clarify) || t.clarify > t.answer
+    {
+        return Err(format!(
+            "thresholds must satisfy 0 <= clarify <= answer <= 1 (got clarify {}, answer {})",
+            t.clarify, t.answer
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,19 +1,21 @@
 //! The engine: the one API the command line and the HTTP service call. A message goes in, one
 //! decision comes out (answer, clarify or escalate) with one calibrated confidence.
 //!
-//! `Engine::ask` does no I/O and never fails; it does run tantivy searches, so async callers
-//! run it on a blocking thread.
+//! `Engine::ask` does no I/O and never fails; it does run tantivy searches and waits for the
+//! embedder thread, so async callers run it on a blocking thread.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::config::{Calibration, Settings};
+use crate::config::{Calibration, OnModelError, Settings, Thresholds};
 use crate::diagnostic::Diagnostic;
 use crate::intents::{self, Intent, IntentId};
 use crate::kb::{Article, ArticleId, KnowledgeBase};
 use crate::locale::Locale;
 use crate::messages::{language_name, messages};
+use crate::nlu::embed::{self, Embedder, VectorCache, Vectors};
 use crate::nlu::{self, Nlu};
 use crate::search::{self, IndexBuilder, LexicalIndex, Match, Target};
 
@@ -22,6 +24,8 @@ use crate::search::{self, IndexBuilder, LexicalIndex, Match, Target};
 pub enum Error {
     #[error(transparent)]
     Search(#[from] search::Error),
+    #[error(transparent)]
+    Semantic(#[from] embed::Error),
 }
 
 /// What the bot does with a message.
@@ -124,10 +128,18 @@ pub struct Features {
     pub unknown: f32,
     pub language: f32,
     pub short: f32,
+    /// Cosine of the message's embedding with the best candidate's nearest text (0 when the
+    /// engine is lexical).
+    pub semantic: f32,
+    /// `semantic` minus the best semantic cosine of another topic.
+    pub semantic_margin: f32,
 }
 
+/// How many features the calibration weighs.
+pub const N_FEATURES: usize = 9;
+
 impl Features {
-    pub fn as_array(&self) -> [f32; 7] {
+    pub fn as_array(&self) -> [f32; N_FEATURES] {
         [
             self.score,
             self.margin,
@@ -136,6 +148,8 @@ impl Features {
             self.unknown,
             self.language,
             self.short,
+            self.semantic,
+            self.semantic_margin,
         ]
     }
 }
@@ -150,6 +164,8 @@ pub fn calibrated(c: &Calibration, f: &Features) -> f32 {
         c.w_unknown,
         c.w_language,
         c.w_short,
+        c.w_semantic,
+        c.w_semantic_margin,
     ];
     let z = c.bias + w.iter().zip(f.as_array()).map(|(w, x)| w * x).sum::<f32>();
     1.0 / (1.0 + (-z).exp())
@@ -164,6 +180,8 @@ pub struct Candidate {
     pub score: f32,
     pub unknown: f32,
     pub n_terms: usize,
+    /// Cosine of the message's embedding with the target's nearest text (0 when lexical).
+    pub semantic: f32,
 }
 
 /// Everything `ask` found out about a message: for the reply, and for `eval`/`calibrate`.
@@ -190,6 +208,31 @@ pub struct Engine {
     index: LexicalIndex,
     /// Served languages, default first.
     languages: Vec<String>,
+    /// The embeddings of the shop's texts, when the semantic layer is on.
+    semantic: Option<SemanticIndex>,
+    /// Why the semantic layer is off although the settings enable it.
+    semantic_off: Option<String>,
+}
+
+/// The embedded texts: every title, question, section and intent example.
+#[derive(Debug)]
+struct SemanticIndex {
+    embedder: Embedder,
+    vectors: Vectors,
+    /// Per row of `vectors`: whose text it is, the section (for sections), its language.
+    rows: Vec<(Target, Option<usize>, String)>,
+}
+
+/// How many targets the semantic layer adds to the lexical candidates.
+const SEMANTIC_CANDIDATES: usize = 10;
+
+/// Where embedded texts are cached when the settings do not say.
+fn default_vector_cache() -> PathBuf {
+    let base = std::env::var_os("CONCIERGE_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/concierge")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("vectors")
 }
 
 impl Engine {
@@ -304,14 +347,137 @@ impl Engine {
             }
         }
         let index = builder.build()?;
-        Ok(Engine {
+        let mut engine = Engine {
             settings,
             kb,
             intents,
             nlu,
             index,
             languages,
+            semantic: None,
+            semantic_off: None,
+        };
+        if engine.settings.semantic.enabled {
+            match Embedder::load(&engine.settings.semantic.model_dir()) {
+                Ok(embedder) => engine.semantic = Some(engine.embed_shop(embedder)?),
+                Err(e) if engine.settings.semantic.on_error == OnModelError::Lexical => {
+                    tracing::warn!("semantic layer off, running the lexical engine alone: {e}");
+                    engine.semantic_off = Some(e.to_string());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(engine)
+    }
+
+    /// Embeds every title, question, section and intent example, reusing cached vectors.
+    fn embed_shop(&self, embedder: Embedder) -> Result<SemanticIndex, Error> {
+        let mut texts: Vec<String> = Vec::new();
+        let mut rows = Vec::new();
+        for (ai, a) in self.kb.articles().iter().enumerate() {
+            let lang = a.locale.language().to_string();
+            let target = Target::Article(ai);
+            for t in std::iter::once(&a.title).chain(&a.questions) {
+                texts.push(t.clone());
+                rows.push((target, None, lang.clone()));
+            }
+            for (si, sec) in a.sections.iter().enumerate() {
+                let text = match &sec.heading {
+                    Some(h) => format!("{h}. {}", sec.plain),
+                    None => format!("{}. {}", a.title, sec.plain),
+                };
+                texts.push(text);
+                rows.push((target, Some(si), lang.clone()));
+            }
+        }
+        for (ii, intent) in self.intents.iter().enumerate() {
+            for (l, examples) in &intent.examples {
+                for e in examples {
+                    texts.push(e.clone());
+                    rows.push((Target::Intent(ii), None, l.language().to_string()));
+                }
+            }
+        }
+        let dir = self
+            .settings
+            .semantic
+            .cache
+            .clone()
+            .unwrap_or_else(default_vector_cache);
+        let mut cache = VectorCache::open(&dir, embedder.model(), embedder.dim());
+        let mut missing: Vec<String> = texts
+            .iter()
+            .filter(|t| cache.get(t).is_none())
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        tracing::info!(
+            texts = texts.len(),
+            cached = texts.len() - missing.len(),
+            "embedding the shop"
+        );
+        if !missing.is_empty() {
+            let vectors = embedder.embed(missing.clone())?;
+            for (t, v) in missing.into_iter().zip(vectors) {
+                cache.insert(&t, v);
+            }
+            if let Err(e) = cache.save() {
+                tracing::warn!(path = %cache.path().display(), "cannot write the vector cache: {e}");
+            }
+        }
+        let mut vectors = Vectors::new(embedder.dim());
+        for t in &texts {
+            vectors.push(cache.get(t).expect("every text was embedded"));
+        }
+        Ok(SemanticIndex {
+            embedder,
+            vectors,
+            rows,
         })
+    }
+
+    /// Whether the semantic layer is on.
+    pub fn is_semantic(&self) -> bool {
+        self.semantic.is_some()
+    }
+
+    /// Why the semantic layer is off although the settings enable it (`on_error: lexical`).
+    pub fn semantic_off_reason(&self) -> Option<&str> {
+        self.semantic_off.as_deref()
+    }
+
+    /// The calibration in force: the hybrid one when the semantic layer is on.
+    pub fn calibration(&self) -> &Calibration {
+        match self.semantic {
+            Some(_) => &self.settings.semantic.calibration,
+            None => &self.settings.calibration,
+        }
+    }
+
+    /// The thresholds in force: the hybrid ones when the semantic layer is on.
+    pub fn thresholds(&self) -> Thresholds {
+        match self.semantic {
+            Some(_) => self.settings.semantic.thresholds,
+            None => self.settings.thresholds,
+        }
+    }
+
+    /// Embeddings of messages, in one batch (for labelled sets); `None` each when lexical or
+    /// when the model failed.
+    pub fn embed_messages(&self, texts: &[&str]) -> Vec<Option<Vec<f32>>> {
+        let Some(sem) = &self.semantic else {
+            return vec![None; texts.len()];
+        };
+        let max = self.settings.limits.max_message_chars;
+        let normalized = texts.iter().map(|t| nlu::normalize(t, max)).collect();
+        match sem.embedder.embed(normalized) {
+            Ok(v) => v.into_iter().map(Some).collect(),
+            Err(e) => {
+                tracing::error!("embedding failed, answering lexically: {e}");
+                vec![None; texts.len()]
+            }
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -337,11 +503,22 @@ impl Engine {
 
     /// Understands a message: language, pattern hits, ranked candidates and their signals.
     pub fn analyze(&self, question: &Question<'_>) -> Analysis {
-        self.analyze_with(question, &self.settings.calibration)
+        self.analyze_with(question, self.calibration())
     }
 
     /// `analyze` with other ranking weights (for fitting them).
     pub fn analyze_with(&self, question: &Question<'_>, cal: &Calibration) -> Analysis {
+        let embedding = self.embed_messages(&[question.text]).pop().flatten();
+        self.analyze_embedded(question, embedding.as_deref(), cal)
+    }
+
+    /// `analyze_with`, given the message's embedding (from `embed_messages`).
+    pub fn analyze_embedded(
+        &self,
+        question: &Question<'_>,
+        embedding: Option<&[f32]>,
+        cal: &Calibration,
+    ) -> Analysis {
         let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
         let folded: String = nlu::words(&text).collect::<Vec<_>>().join(" ");
         let language = self.nlu.detect(&text, question.locale_hint.as_ref());
@@ -362,6 +539,25 @@ impl Engine {
         analysis.pattern_hits = hits;
 
         let shopper = language.locale.language();
+        // Per target: the best cosine of the message with one of its texts, that text's
+        // section and language.
+        let semantic: HashMap<Target, (f32, Option<usize>, &str)> =
+            match (&self.semantic, embedding) {
+                (Some(sem), Some(q)) => {
+                    let mut best: HashMap<Target, (f32, Option<usize>, &str)> = HashMap::new();
+                    for (row, score) in sem.vectors.scores(q).into_iter().enumerate() {
+                        let (target, section, lang) = &sem.rows[row];
+                        let e = best.entry(*target).or_insert((f32::MIN, None, lang));
+                        if score > e.0 {
+                            *e = (score, *section, lang);
+                        }
+                    }
+                    best
+                }
+                _ => HashMap::new(),
+            };
+        let sem_of = |t: Target| semantic.get(&t).map_or(0.0, |s| s.0);
+        let mut unknown_by_lang: HashMap<&str, (f32, usize)> = HashMap::new();
         let mut candidates = Vec::new();
         for lang in std::iter::once(shopper).chain(
             self.languages
@@ -378,6 +574,7 @@ impl Engine {
             let corrected = q.corrections.len() as f32 / q.terms.len() as f32;
             let unknown = (self.index.unknown_share(lang, &q.terms) + 0.5 * corrected).min(1.0);
             let n_terms = q.terms.len();
+            unknown_by_lang.insert(lang, (unknown, n_terms));
             for m in self.index.matches(lang, &q.terms) {
                 let lang_bonus = if lang == shopper {
                     cal.rank_language
@@ -385,8 +582,11 @@ impl Engine {
                     0.0
                 };
                 let coverage = 0.5 * (m.coverage + m.union);
-                let score =
-                    cal.rank_cosine * m.cosine + (1.0 - cal.rank_cosine) * coverage + lang_bonus;
+                let sem = sem_of(m.target);
+                let score = cal.rank_cosine * m.cosine
+                    + (1.0 - cal.rank_cosine) * coverage
+                    + lang_bonus
+                    + cal.rank_semantic * sem;
                 candidates.push(Candidate {
                     target: m.target,
                     lang: lang.to_string(),
@@ -394,8 +594,49 @@ impl Engine {
                     score,
                     unknown,
                     n_terms,
+                    semantic: sem,
                 });
             }
+        }
+        // The semantic layer adds the targets whose texts are nearest in meaning, even when
+        // they share no word with the message.
+        let mut by_meaning: Vec<(&Target, &(f32, Option<usize>, &str))> = semantic.iter().collect();
+        by_meaning.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(b.0)));
+        let lexical: HashSet<Target> = candidates.iter().map(|c| c.target).collect();
+        for (&target, &(sem, section, lang)) in by_meaning
+            .into_iter()
+            .filter(|(t, _)| !lexical.contains(t))
+            .take(SEMANTIC_CANDIDATES)
+        {
+            let (unknown, n_terms) = unknown_by_lang
+                .get(lang)
+                .or_else(|| unknown_by_lang.get(shopper))
+                .copied()
+                .unwrap_or((1.0, 1));
+            let lang_bonus = if lang == shopper {
+                cal.rank_language
+            } else {
+                0.0
+            };
+            candidates.push(Candidate {
+                target,
+                lang: lang.to_string(),
+                m: Match {
+                    target,
+                    cosine: 0.0,
+                    coverage: 0.0,
+                    union: 0.0,
+                    section: if matches!(target, Target::Article(_)) {
+                        section
+                    } else {
+                        None
+                    },
+                },
+                score: cal.rank_semantic * sem + lang_bonus,
+                unknown,
+                n_terms,
+                semantic: sem,
+            });
         }
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.target.cmp(&b.target)));
         if let Some(top) = candidates.first() {
@@ -405,6 +646,11 @@ impl Engine {
                 .skip(1)
                 .find(|c| self.topic(c.target) != top_topic)
                 .map_or(0.0, |c| c.score);
+            let second_semantic = semantic
+                .iter()
+                .filter(|(t, _)| self.topic(**t) != top_topic)
+                .map(|(_, s)| s.0)
+                .fold(0.0f32, f32::max);
             analysis.features = Features {
                 score: top.score,
                 margin: top.score - second,
@@ -413,6 +659,12 @@ impl Engine {
                 unknown: top.unknown,
                 language: if top.lang == shopper { 1.0 } else { 0.0 },
                 short: 1.0 / top.n_terms as f32,
+                semantic: top.semantic,
+                semantic_margin: if semantic.is_empty() {
+                    0.0
+                } else {
+                    top.semantic - second_semantic
+                },
             };
         }
         analysis.candidates = candidates;
@@ -500,7 +752,7 @@ impl Engine {
     pub fn decide(&self, a: &Analysis) -> Reply {
         let lang = a.language.language().to_string();
         let msgs = messages(&lang);
-        let t = self.settings.thresholds;
+        let t = self.thresholds();
         let mut reply = Reply {
             outcome: Outcome::Escalate,
             language: lang.clone(),
@@ -527,7 +779,7 @@ impl Engine {
             reply.text = msgs.escalate.to_string();
             return reply;
         };
-        let confidence = calibrated(&self.settings.calibration, &a.features);
+        let confidence = calibrated(self.calibration(), &a.features);
         reply.confidence = confidence;
         // Safety first: an intent the shop always wants a person for wins when it is
         // nearly as good a match as the best candidate.

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Calibration, Thresholds};
-use crate::engine::{calibrated, Engine, Features, Outcome, Question, Reply};
+use crate::engine::{calibrated, Engine, Features, Outcome, Question, Reply, N_FEATURES};
 
 /// Errors reading a labelled set: the user's to fix.
 #[derive(Debug, thiserror::Error)]
@@ -114,11 +114,24 @@ fn hits(expect: &Expect, reply: &Reply) -> bool {
     }
 }
 
+/// The messages' embeddings, in one batch per 256 (none when the engine is lexical).
+fn embeddings(engine: &Engine, set: &[Labelled]) -> Vec<Option<Vec<f32>>> {
+    set.chunks(256)
+        .flat_map(|chunk| {
+            let texts: Vec<&str> = chunk.iter().map(|l| l.q.as_str()).collect();
+            engine.embed_messages(&texts)
+        })
+        .collect()
+}
+
 /// Runs every labelled question through the engine.
 pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
+    let embedded = embeddings(engine, set);
     set.iter()
-        .map(|l| {
-            let analysis = engine.analyze(&Question::new(&l.q));
+        .zip(&embedded)
+        .map(|(l, e)| {
+            let analysis =
+                engine.analyze_embedded(&Question::new(&l.q), e.as_deref(), engine.calibration());
             let reply = engine.decide(&analysis);
             let top1 = reply.outcome != Outcome::Escalate && hits(&l.expect, &reply);
             Outcome1 {
@@ -249,30 +262,42 @@ pub fn fit(
     set: &[Labelled],
     max_false_escalation: f64,
 ) -> (Calibration, Thresholds) {
-    let base = engine.settings().calibration;
+    let base = *engine.calibration();
+    let embedded = embeddings(engine, set);
+    // The semantic weight is fitted only when the engine has the semantic layer.
+    let rank_semantics: &[f32] = if engine.is_semantic() {
+        &[0.25, 0.5, 0.75, 1.0, 1.5]
+    } else {
+        &[0.0]
+    };
     let mut best = (base, -1.0f64);
-    for rank_cosine in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
-        for rank_language in [0.0, 0.05, 0.1, 0.2] {
-            let cal = Calibration {
-                rank_cosine,
-                rank_language,
-                ..base
-            };
-            let right = set
-                .iter()
-                .filter(|l| matches!(l.expect, Expect::Target(_)))
-                .filter(|l| top_is_right(engine, l, &cal).1)
-                .count() as f64;
-            if right > best.1 {
-                best = (cal, right);
+    for &rank_semantic in rank_semantics {
+        for rank_cosine in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
+            for rank_language in [0.0, 0.05, 0.1, 0.2] {
+                let cal = Calibration {
+                    rank_cosine,
+                    rank_language,
+                    rank_semantic,
+                    ..base
+                };
+                let right = set
+                    .iter()
+                    .zip(&embedded)
+                    .filter(|(l, _)| matches!(l.expect, Expect::Target(_)))
+                    .filter(|(l, e)| top_is_right(engine, l, e.as_deref(), &cal).1)
+                    .count() as f64;
+                if right > best.1 {
+                    best = (cal, right);
+                }
             }
         }
     }
     let mut cal = best.0;
     let samples: Vec<(Features, f32)> = set
         .iter()
-        .map(|l| {
-            let (f, right) = top_is_right(engine, l, &cal);
+        .zip(&embedded)
+        .map(|(l, e)| {
+            let (f, right) = top_is_right(engine, l, e.as_deref(), &cal);
             (f, right as u8 as f32)
         })
         .collect();
@@ -285,9 +310,11 @@ pub fn fit(
     cal.w_unknown = w[5];
     cal.w_language = w[6];
     cal.w_short = w[7];
+    cal.w_semantic = w[8];
+    cal.w_semantic_margin = w[9];
 
     // Pick the clarify threshold on the fitted confidences.
-    let answer = engine.settings().thresholds.answer;
+    let answer = engine.thresholds().answer;
     let confidences: Vec<(f32, bool)> = set
         .iter()
         .zip(&samples)
@@ -309,8 +336,13 @@ pub fn fit(
 }
 
 /// The features of a labelled question and whether its best candidate is the expected one.
-fn top_is_right(engine: &Engine, l: &Labelled, cal: &Calibration) -> (Features, bool) {
-    let a = engine.analyze_with(&Question::new(&l.q), cal);
+fn top_is_right(
+    engine: &Engine,
+    l: &Labelled,
+    embedding: Option<&[f32]>,
+    cal: &Calibration,
+) -> (Features, bool) {
+    let a = engine.analyze_embedded(&Question::new(&l.q), embedding, cal);
     let Expect::Target(t) = &l.expect else {
         return (a.features, false);
     };
@@ -331,25 +363,30 @@ fn top_is_right(engine: &Engine, l: &Labelled, cal: &Calibration) -> (Features, 
 }
 
 /// Logistic regression by gradient descent with L2 regularization; returns [bias, weights…].
-fn logistic(samples: &[(Features, f32)], iterations: usize, rate: f32, l2: f32) -> [f32; 8] {
-    let mut w = [0f32; 8];
+fn logistic(
+    samples: &[(Features, f32)],
+    iterations: usize,
+    rate: f32,
+    l2: f32,
+) -> [f32; N_FEATURES + 1] {
+    let mut w = [0f32; N_FEATURES + 1];
     if samples.is_empty() {
         return w;
     }
     let n = samples.len() as f32;
     for _ in 0..iterations {
-        let mut grad = [0f32; 8];
+        let mut grad = [0f32; N_FEATURES + 1];
         for (f, y) in samples {
             let x = f.as_array();
-            let z = w[0] + (0..7).map(|j| w[j + 1] * x[j]).sum::<f32>();
+            let z = w[0] + (0..N_FEATURES).map(|j| w[j + 1] * x[j]).sum::<f32>();
             let p = 1.0 / (1.0 + (-z).exp());
             let err = p - y;
             grad[0] += err;
-            for j in 0..7 {
+            for j in 0..N_FEATURES {
                 grad[j + 1] += err * x[j];
             }
         }
-        for j in 0..8 {
+        for j in 0..=N_FEATURES {
             let reg = if j == 0 { 0.0 } else { l2 * w[j] };
             w[j] -= rate * (grad[j] / n + reg);
         }

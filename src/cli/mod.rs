@@ -52,6 +52,13 @@ struct Sources {
     /// Config file (default: ./concierge.yaml when it exists).
     #[arg(long, value_name = "FILE", env = "CONCIERGE_CONFIG")]
     config: Option<PathBuf>,
+    /// Match words only: do not load the sentence-embedding model.
+    #[arg(long, env = "CONCIERGE_LEXICAL_ONLY")]
+    lexical_only: bool,
+    /// The sentence-embedding model folder (default: the config's, else
+    /// ./models/all-MiniLM-L6-v2).
+    #[arg(long, value_name = "DIR", env = "CONCIERGE_MODEL")]
+    model: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +155,12 @@ fn settings(s: &Sources) -> Result<Settings> {
     if let Some(i) = &s.intents {
         settings.intents = i.clone();
     }
+    if let Some(m) = &s.model {
+        settings.semantic.model = Some(m.clone());
+    }
+    if s.lexical_only {
+        settings.semantic.enabled = false;
+    }
     Ok(settings)
 }
 
@@ -161,6 +174,9 @@ fn load(s: &Sources) -> Result<(Engine, Vec<Diagnostic>)> {
         );
     }
     let (engine, diags) = Engine::load(&settings).context("loading the shop")?;
+    if let Some(why) = engine.semantic_off_reason() {
+        eprintln!("warning: the semantic layer is off (semantic.on_error: lexical): {why}");
+    }
     Ok((engine, diags))
 }
 
@@ -239,7 +255,15 @@ fn explain(engine: &Engine, question: &Question<'_>) {
             .map(|&i| engine.intents()[i].id.to_string())
             .collect::<Vec<_>>()
     );
-    eprintln!("features of the best: {:?}", a.features);
+    eprintln!(
+        "engine: {}; features of the best: {:?}",
+        if engine.is_semantic() {
+            "hybrid (lexical + semantic)"
+        } else {
+            "lexical"
+        },
+        a.features
+    );
     for c in a.candidates.iter().take(8) {
         let (article, intent) = engine.target_ids(c.target);
         let name = intent
@@ -247,8 +271,8 @@ fn explain(engine: &Engine, question: &Question<'_>) {
             .or_else(|| article.map(|a| a.to_string()))
             .unwrap_or_default();
         eprintln!(
-            "  {:.3}  [{}] {name}  cosine {:.2} coverage {:.2} unknown {:.2} terms {}",
-            c.score, c.lang, c.m.cosine, c.m.coverage, c.unknown, c.n_terms
+            "  {:.3}  [{}] {name}  cosine {:.2} coverage {:.2} semantic {:.2} unknown {:.2} terms {}",
+            c.score, c.lang, c.m.cosine, c.m.coverage, c.semantic, c.unknown, c.n_terms
         );
     }
 }
@@ -437,18 +461,29 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
         thresholds: concierge::config::Thresholds,
         calibration: concierge::config::Calibration,
     }
-    println!(
-        "# fitted by `concierge calibrate {}` on {} questions",
-        a.file.display(),
-        set.len()
-    );
-    print!(
-        "{}",
-        serde_yaml::to_string(&Fitted {
-            thresholds,
-            calibration: cal
-        })?
-    );
+    let fitted = Fitted {
+        thresholds,
+        calibration: cal,
+    };
+    if engine.is_semantic() {
+        println!(
+            "# hybrid engine, fitted by `concierge calibrate {}` on {} questions: these keys go under `semantic:`",
+            a.file.display(),
+            set.len()
+        );
+        #[derive(serde::Serialize)]
+        struct Semantic {
+            semantic: Fitted,
+        }
+        print!("{}", serde_yaml::to_string(&Semantic { semantic: fitted })?);
+    } else {
+        println!(
+            "# lexical engine, fitted by `concierge calibrate {}` on {} questions",
+            a.file.display(),
+            set.len()
+        );
+        print!("{}", serde_yaml::to_string(&fitted)?);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,3 +5,4 @@ mod cli;
 mod datasets;
 mod eval;
 mod exe;
+mod semantic;
