@@ -54,6 +54,8 @@ pub struct SemanticSettings {
     pub model: Option<PathBuf>,
     /// What to do when the model is missing or cannot be loaded.
     pub on_error: OnModelError,
+    /// Threads the model computes one batch with (libtorch intra-op threads).
+    pub threads: usize,
     /// Where embedded texts are cached (default: `$CONCIERGE_CACHE/vectors`, else
     /// `~/.cache/concierge/vectors`).
     pub cache: Option<PathBuf>,
@@ -189,6 +191,7 @@ impl Default for SemanticSettings {
             enabled: cfg!(feature = "semantic"),
             model: None,
             on_error: OnModelError::Fail,
+            threads: 1,
             cache: None,
             thresholds: Thresholds::default(),
             calibration: Calibration::hybrid(),

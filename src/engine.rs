@@ -358,7 +358,10 @@ impl Engine {
             semantic_off: None,
         };
         if engine.settings.semantic.enabled {
-            match Embedder::load(&engine.settings.semantic.model_dir()) {
+            match Embedder::load(
+                &engine.settings.semantic.model_dir(),
+                engine.settings.semantic.threads,
+            ) {
                 Ok(embedder) => engine.semantic = Some(engine.embed_shop(embedder)?),
                 Err(e) if engine.settings.semantic.on_error == OnModelError::Lexical => {
                     tracing::warn!("semantic layer off, running the lexical engine alone: {e}");

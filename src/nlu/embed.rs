@@ -173,8 +173,9 @@ impl std::fmt::Debug for Embedder {
 }
 
 impl Embedder {
-    /// Checks the model folder and loads the model on a new "embedder" thread.
-    pub fn load(dir: &Path) -> Result<Embedder> {
+    /// Checks the model folder and loads the model on a new "embedder" thread, which runs
+    /// inference with `threads` intra-op threads.
+    pub fn load(dir: &Path, threads: usize) -> Result<Embedder> {
         if !cfg!(feature = "semantic") {
             return Err(Error::NotBuilt);
         }
@@ -184,7 +185,7 @@ impl Embedder {
         let path = model.dir.clone();
         let thread = std::thread::Builder::new()
             .name("embedder".into())
-            .spawn(move || backend::serve(&path, rx, ready_tx))
+            .spawn(move || backend::serve(&path, threads.max(1), rx, ready_tx))
             .map_err(|e| Error::Load {
                 path: dir.to_path_buf(),
                 message: format!("cannot start the embedder thread: {e}"),
@@ -340,9 +341,14 @@ mod backend {
 
     pub(super) fn serve(
         dir: &Path,
+        threads: usize,
         rx: mpsc::Receiver<Request>,
         ready: mpsc::SyncSender<Result<usize, String>>,
     ) {
+        // libtorch's OpenMP workers spin while they wait: on a busy machine (a server's
+        // search threads, parallel builds) two of them took 175 ms per message instead of
+        // 20 ms. One thread is the default; `semantic.threads` raises it.
+        tch::set_num_threads(threads as i32);
         let model = match load(dir) {
             Ok(m) => m,
             Err(e) => {
@@ -375,6 +381,7 @@ mod backend {
 
     pub(super) fn serve(
         _dir: &Path,
+        _threads: usize,
         _rx: mpsc::Receiver<Request>,
         ready: mpsc::SyncSender<Result<usize, String>>,
     ) {
@@ -668,7 +675,7 @@ mod tests {
     #[cfg(feature = "semantic")]
     fn installed() -> Option<Embedder> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2");
-        match Embedder::load(&dir) {
+        match Embedder::load(&dir, 1) {
             Ok(e) => Some(e),
             Err(e) if std::env::var_os("CI").is_none() => {
                 eprintln!("skipped: {e}");
