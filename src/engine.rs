@@ -223,6 +223,9 @@ struct SemanticIndex {
     rows: Vec<(Target, Option<usize>, String)>,
 }
 
+/// A target's nearest text to a message: cosine, the text's section (for sections), language.
+type Nearest<'a> = (f32, Option<usize>, &'a str);
+
 /// How many targets the semantic layer adds to the lexical candidates.
 const SEMANTIC_CANDIDATES: usize = 10;
 
@@ -544,21 +547,20 @@ impl Engine {
         let shopper = language.locale.language();
         // Per target: the best cosine of the message with one of its texts, that text's
         // section and language.
-        let semantic: HashMap<Target, (f32, Option<usize>, &str)> =
-            match (&self.semantic, embedding) {
-                (Some(sem), Some(q)) => {
-                    let mut best: HashMap<Target, (f32, Option<usize>, &str)> = HashMap::new();
-                    for (row, score) in sem.vectors.scores(q).into_iter().enumerate() {
-                        let (target, section, lang) = &sem.rows[row];
-                        let e = best.entry(*target).or_insert((f32::MIN, None, lang));
-                        if score > e.0 {
-                            *e = (score, *section, lang);
-                        }
+        let semantic: HashMap<Target, Nearest> = match (&self.semantic, embedding) {
+            (Some(sem), Some(q)) => {
+                let mut best: HashMap<Target, Nearest> = HashMap::new();
+                for (row, score) in sem.vectors.scores(q).into_iter().enumerate() {
+                    let (target, section, lang) = &sem.rows[row];
+                    let e = best.entry(*target).or_insert((f32::MIN, None, lang));
+                    if score > e.0 {
+                        *e = (score, *section, lang);
                     }
-                    best
                 }
-                _ => HashMap::new(),
-            };
+                best
+            }
+            _ => HashMap::new(),
+        };
         let sem_of = |t: Target| semantic.get(&t).map_or(0.0, |s| s.0);
         let mut unknown_by_lang: HashMap<&str, (f32, usize)> = HashMap::new();
         let mut candidates = Vec::new();
@@ -603,7 +605,7 @@ impl Engine {
         }
         // The semantic layer adds the targets whose texts are nearest in meaning, even when
         // they share no word with the message.
-        let mut by_meaning: Vec<(&Target, &(f32, Option<usize>, &str))> = semantic.iter().collect();
+        let mut by_meaning: Vec<(&Target, &Nearest)> = semantic.iter().collect();
         by_meaning.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(b.0)));
         let lexical: HashSet<Target> = candidates.iter().map(|c| c.target).collect();
         for (&target, &(sem, section, lang)) in by_meaning
