@@ -59,3 +59,30 @@ fn a_lexical_build_refuses_semantic_enabled() {
     let out = run(&mut cmd, b"");
     out.assert_code(2);
 }
+
+/// Nothing is downloaded at run time: the binary answers inside a network namespace that has
+/// no network at all (`unshare -n`, root or user namespaces needed; skipped without them
+/// unless CI is set).
+#[test]
+fn answers_without_any_network() {
+    let probe = std::process::Command::new("unshare")
+        .args(["-n", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to run `unshare -n`"
+        );
+        eprintln!("skipped: `unshare -n` is not available here");
+        return;
+    }
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-n", env!("CARGO_BIN_EXE_concierge"), "ask", "--json"])
+        .args(demo_shop())
+        .arg("I want my money back")
+        .current_dir(crate::exe::root())
+        .env_remove("CONCIERGE_CONFIG");
+    let out = run(&mut cmd, b"");
+    out.assert_code(0);
+    assert_eq!(out.json_lines().len(), 1);
+}
