@@ -71,6 +71,8 @@ pub struct Thresholds {
 pub struct Calibration {
     /// Ranking: weight of the best utterance cosine (the rest goes to coverage).
     pub rank_cosine: f32,
+    /// Ranking: weight of BM25 over the whole target, relative to the best.
+    pub rank_bm25: f32,
     /// Ranking: bonus for a candidate in the shopper's language.
     pub rank_language: f32,
     pub bias: f32,
@@ -119,7 +121,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             answer: 0.5,
-            clarify: 0.22,
+            clarify: 0.315,
         }
     }
 }
@@ -129,16 +131,17 @@ impl Default for Calibration {
         // Fitted by `concierge calibrate tests/eval/tuning.jsonl` on the demo shop (rounded);
         // see concierge.yaml.
         Calibration {
-            rank_cosine: 0.4,
+            rank_cosine: 0.8,
+            rank_bm25: 0.2,
             rank_language: 0.0,
-            bias: -1.615,
-            w_score: 1.003,
-            w_margin: 0.880,
-            w_cosine: 0.883,
-            w_coverage: 1.032,
-            w_unknown: -1.033,
-            w_language: 0.429,
-            w_short: -0.377,
+            bias: -1.516,
+            w_score: 0.856,
+            w_margin: 1.049,
+            w_cosine: 0.568,
+            w_coverage: 1.107,
+            w_unknown: -0.895,
+            w_language: 0.507,
+            w_short: -0.511,
         }
     }
 }

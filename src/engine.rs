@@ -290,17 +290,29 @@ impl Engine {
             if !a.tags.is_empty() {
                 builder.add_utterance(target, lang, an.terms(&a.tags.join(" ")));
             }
+            let mut whole = an.terms(&a.title);
+            for q in &a.questions {
+                whole.extend(an.terms(q));
+            }
+            whole.extend(an.terms(&a.tags.join(" ")));
             for (si, s) in a.sections.iter().enumerate() {
                 let text = format!("{} {}", s.heading.as_deref().unwrap_or(""), s.plain);
-                builder.add_section(target, si, lang, an.terms(&text));
+                let terms = an.terms(&text);
+                whole.extend(terms.iter().cloned());
+                builder.add_section(target, si, lang, terms);
             }
+            builder.add_whole(target, lang, whole);
         }
         for (ii, intent) in intents.iter().enumerate() {
             for (l, examples) in &intent.examples {
                 let an = nlu.analyzer(l.language());
+                let mut whole = Vec::new();
                 for e in examples {
-                    builder.add_utterance(Target::Intent(ii), l.language(), an.terms(e));
+                    let terms = an.terms(e);
+                    whole.extend(terms.iter().cloned());
+                    builder.add_utterance(Target::Intent(ii), l.language(), terms);
                 }
+                builder.add_whole(Target::Intent(ii), l.language(), whole);
             }
         }
         let index = builder.build()?;
@@ -363,13 +375,27 @@ impl Engine {
 
         let shopper = language.locale.language();
         let mut candidates = Vec::new();
+        let mut concepts: Vec<String> = Vec::new();
         for lang in std::iter::once(shopper).chain(
             self.languages
                 .iter()
                 .map(String::as_str)
                 .filter(|l| *l != shopper),
         ) {
-            let q = self.nlu.query_terms(lang, &text);
+            let mut q = self.nlu.query_terms(lang, &text);
+            if lang == shopper {
+                concepts = q
+                    .terms
+                    .iter()
+                    .filter(|t| nlu::is_concept(t))
+                    .cloned()
+                    .collect();
+            } else {
+                // In another language the message's own words rarely match; the concepts
+                // found in the shopper's language carry the meaning across.
+                q.terms.retain(|t| !nlu::is_concept(t));
+                q.terms.extend(concepts.iter().cloned());
+            }
             if q.terms.is_empty() {
                 continue;
             }
@@ -385,8 +411,10 @@ impl Engine {
                     0.0
                 };
                 let coverage = 0.5 * (m.coverage + m.union);
-                let score =
-                    cal.rank_cosine * m.cosine + (1.0 - cal.rank_cosine) * coverage + lang_bonus;
+                let score = cal.rank_cosine * m.cosine
+                    + (1.0 - cal.rank_cosine) * coverage
+                    + cal.rank_bm25 * m.bm25
+                    + lang_bonus;
                 candidates.push(Candidate {
                     target: m.target,
                     lang: lang.to_string(),

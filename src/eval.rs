@@ -251,10 +251,15 @@ pub fn fit(
 ) -> (Calibration, Thresholds) {
     let base = engine.settings().calibration;
     let mut best = (base, -1.0f64);
-    for rank_cosine in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
-        for rank_language in [0.0, 0.05, 0.1, 0.2] {
+    let grid = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+        .into_iter()
+        .flat_map(|c| [0.0, 0.1, 0.2, 0.4].map(move |b| (c, b)))
+        .flat_map(|(c, b)| [0.0, 0.05, 0.1, 0.2].map(move |l| (c, b, l)));
+    {
+        for (rank_cosine, rank_bm25, rank_language) in grid {
             let cal = Calibration {
                 rank_cosine,
+                rank_bm25,
                 rank_language,
                 ..base
             };

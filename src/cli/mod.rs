@@ -68,7 +68,8 @@ struct AskArgs {
     #[arg(long)]
     explain: bool,
     /// The question; without it, questions are read from standard input, one per line.
-    question: Vec<String>,
+    #[arg(value_parser = clap::value_parser!(std::ffi::OsString))]
+    question: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -85,8 +86,8 @@ struct SearchArgs {
     #[arg(long)]
     json: bool,
     /// What to search for.
-    #[arg(required = true)]
-    query: Vec<String>,
+    #[arg(required = true, value_parser = clap::value_parser!(std::ffi::OsString))]
+    query: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -201,7 +202,7 @@ fn ask(a: AskArgs) -> Result<ExitCode> {
     let mut out = stdout.lock();
     let hint = a.locale.clone();
     if !a.question.is_empty() {
-        let q = a.question.join(" ");
+        let q = lossy_join(&a.question);
         let question = Question::new(&q).with_locale_hint(hint);
         if a.explain {
             explain(&engine, &question);
@@ -253,10 +254,20 @@ fn explain(engine: &Engine, question: &Question<'_>) {
     }
 }
 
+/// Words from the command line as one message. Bytes that are not UTF-8 become U+FFFD, as
+/// they do on standard input: a shopper's message is never refused for its encoding.
+fn lossy_join(words: &[std::ffi::OsString]) -> String {
+    words
+        .iter()
+        .map(|w| w.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn search(a: SearchArgs) -> Result<ExitCode> {
     let (engine, diags) = load(&a.sources)?;
     warn_diagnostics(&diags);
-    let q = a.query.join(" ");
+    let q = lossy_join(&a.query);
     let hits = engine.search(&q, a.locale.as_ref(), a.limit);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -15,7 +15,7 @@ pub struct Lexicon {
 }
 
 /// Words shorter than this are never corrected: too many neighbours.
-const MIN_CORRECT_LEN: usize = 4;
+const MIN_CORRECT_LEN: usize = 5;
 
 fn deletions(word: &str) -> impl Iterator<Item = String> + '_ {
     word.char_indices().map(move |(i, c)| {

@@ -38,6 +38,8 @@ enum Kind {
     Utterance,
     /// A section of an article body.
     Section(usize),
+    /// All texts of a target together, for BM25 over the whole target.
+    Whole,
 }
 
 #[derive(Debug)]
@@ -47,6 +49,8 @@ struct Entry {
     lang: String,
     /// Distinct terms.
     terms: Vec<String>,
+    /// The terms as indexed (repetitions kept, for BM25's term frequencies).
+    indexed: String,
 }
 
 /// Adds texts, then builds the index.
@@ -66,7 +70,13 @@ impl IndexBuilder {
         self.push(target, Kind::Section(section), lang, terms);
     }
 
+    /// Every text of a target in `lang` together, as analyzed terms with repetitions.
+    pub fn add_whole(&mut self, target: Target, lang: &str, terms: Vec<String>) {
+        self.push(target, Kind::Whole, lang, terms);
+    }
+
     fn push(&mut self, target: Target, kind: Kind, lang: &str, mut terms: Vec<String>) {
+        let indexed = terms.join(" ");
         terms.sort_unstable();
         terms.dedup();
         if terms.is_empty() {
@@ -77,6 +87,7 @@ impl IndexBuilder {
             kind,
             lang: lang.to_string(),
             terms,
+            indexed,
         });
     }
 
@@ -96,7 +107,8 @@ impl IndexBuilder {
         for lang in &langs {
             let u = schema.add_text_field(&format!("u_{lang}"), text.clone());
             let s = schema.add_text_field(&format!("s_{lang}"), text.clone());
-            fields.insert(lang.clone(), (u, s));
+            let w = schema.add_text_field(&format!("w_{lang}"), text.clone());
+            fields.insert(lang.clone(), Fields { u, s, w });
         }
         let ord = schema.add_u64_field(ORD, NumericOptions::default().set_fast());
         let index = Index::create_in_ram(schema.build());
@@ -107,15 +119,20 @@ impl IndexBuilder {
         let mut df: HashMap<String, HashMap<String, u32>> = HashMap::new();
         let mut n_docs: HashMap<String, u32> = HashMap::new();
         for (i, e) in self.entries.iter().enumerate() {
-            let (u, s) = fields[&e.lang];
+            let f = fields[&e.lang];
             let field = match e.kind {
-                Kind::Utterance => u,
-                Kind::Section(_) => s,
+                Kind::Utterance => f.u,
+                Kind::Section(_) => f.s,
+                Kind::Whole => f.w,
             };
             let mut doc = TantivyDocument::default();
-            doc.add_text(field, e.terms.join(" "));
+            doc.add_text(field, &e.indexed);
             doc.add_u64(ord, i as u64);
             writer.add_document(doc)?;
+            if e.kind == Kind::Whole {
+                // Document frequencies count the texts, not the per-target aggregates.
+                continue;
+            }
             let lang_df = df.entry(e.lang.clone()).or_default();
             for t in &e.terms {
                 *lang_df.entry(t.clone()).or_default() += 1;
@@ -137,6 +154,14 @@ impl IndexBuilder {
     }
 }
 
+/// The fields of one language: utterances, sections, whole targets.
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    u: Field,
+    s: Field,
+    w: Field,
+}
+
 /// How well one target matches a message in one language; every number is in [0, 1].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
@@ -147,6 +172,8 @@ pub struct Match {
     pub coverage: f32,
     /// The share of the message's IDF weight found anywhere in the target's texts.
     pub union: f32,
+    /// BM25 of the target's texts together, relative to the best target's (1 for the best).
+    pub bm25: f32,
     /// The section that best covers the message, if a section matched.
     pub section: Option<usize>,
 }
@@ -154,7 +181,7 @@ pub struct Match {
 /// The index: see the module docs.
 pub struct LexicalIndex {
     reader: IndexReader,
-    fields: HashMap<String, (Field, Field)>,
+    fields: HashMap<String, Fields>,
     entries: Vec<Entry>,
     df: HashMap<String, HashMap<String, u32>>,
     n_docs: HashMap<String, u32>,
@@ -217,7 +244,7 @@ impl LexicalIndex {
     /// The targets that match analyzed message terms in `lang`, best first by BM25 retrieval,
     /// with their normalized signals. Runs a tantivy search: call it off the async runtime.
     pub fn matches(&self, lang: &str, terms: &[String]) -> Vec<Match> {
-        let Some(&(u, s)) = self.fields.get(lang) else {
+        let Some(&f) = self.fields.get(lang) else {
             return Vec::new();
         };
         let terms = distinct(terms);
@@ -230,18 +257,22 @@ impl LexicalIndex {
             .collect();
         let q_norm1: f32 = weights.values().sum();
         let q_norm2: f32 = weights.values().map(|w| w * w).sum::<f32>().sqrt();
-        let mut hits: HashSet<usize> = HashSet::new();
-        for field in [u, s] {
-            for ord in self.retrieve(field, &terms) {
-                hits.insert(ord);
+        let mut hits: HashMap<usize, f32> = HashMap::new();
+        for field in [f.u, f.s, f.w] {
+            for (ord, score) in self.retrieve(field, &terms) {
+                hits.insert(ord, score);
             }
         }
+        let best_whole = hits
+            .iter()
+            .filter(|(&o, _)| self.entries[o].kind == Kind::Whole)
+            .map(|(_, &s)| s)
+            .fold(0.0f32, f32::max);
         let mut by_target: HashMap<Target, Match> = HashMap::new();
         let mut section_coverage: HashMap<Target, f32> = HashMap::new();
-        let mut matched: HashMap<Target, HashSet<&str>> = HashMap::new();
-        let mut hits: Vec<usize> = hits.into_iter().collect();
-        hits.sort_unstable();
-        for ord in hits {
+        let mut hits: Vec<(usize, f32)> = hits.into_iter().collect();
+        hits.sort_unstable_by_key(|h| h.0);
+        for (ord, bm25) in hits {
             let e = &self.entries[ord];
             let mut shared1 = 0.0;
             let mut shared2 = 0.0;
@@ -257,6 +288,7 @@ impl LexicalIndex {
                 cosine: 0.0,
                 coverage: 0.0,
                 union: 0.0,
+                bm25: 0.0,
                 section: None,
             });
             match e.kind {
@@ -270,6 +302,15 @@ impl LexicalIndex {
                     let cosine = shared2 / (q_norm2 * d_norm2).max(f32::EPSILON);
                     m.cosine = m.cosine.max(cosine.min(1.0));
                 }
+                Kind::Whole => {
+                    m.union = coverage.min(1.0);
+                    m.bm25 = if best_whole > 0.0 {
+                        bm25 / best_whole
+                    } else {
+                        0.0
+                    };
+                    continue;
+                }
                 Kind::Section(i) => {
                     let best = section_coverage.entry(e.target).or_insert(-1.0);
                     if coverage > *best {
@@ -279,17 +320,6 @@ impl LexicalIndex {
                 }
             }
             m.coverage = m.coverage.max(coverage.min(1.0));
-            let seen = matched.entry(e.target).or_default();
-            for t in &e.terms {
-                if weights.contains_key(t.as_str()) {
-                    seen.insert(t.as_str());
-                }
-            }
-        }
-        for (target, seen) in matched {
-            if let Some(m) = by_target.get_mut(&target) {
-                m.union = (seen.iter().map(|t| weights[t]).sum::<f32>() / q_norm1).min(1.0);
-            }
         }
         let mut out: Vec<Match> = by_target.into_values().collect();
         out.sort_by(|a, b| {
@@ -300,7 +330,7 @@ impl LexicalIndex {
         out
     }
 
-    fn retrieve(&self, field: Field, terms: &[String]) -> Vec<usize> {
+    fn retrieve(&self, field: Field, terms: &[String]) -> Vec<(usize, f32)> {
         let clauses: Vec<(Occur, Box<dyn Query>)> = terms
             .iter()
             .map(|t| {
@@ -318,7 +348,7 @@ impl LexicalIndex {
             return Vec::new();
         };
         let mut out = Vec::with_capacity(top.len());
-        for (_score, addr) in top {
+        for (score, addr) in top {
             let seg = searcher.segment_reader(addr.segment_ord);
             if let Some(ord) = seg
                 .fast_fields()
@@ -326,7 +356,7 @@ impl LexicalIndex {
                 .ok()
                 .and_then(|c| c.first(addr.doc_id))
             {
-                out.push(ord as usize);
+                out.push((ord as usize, score));
             }
         }
         out
