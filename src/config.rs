@@ -73,6 +73,9 @@ pub struct Calibration {
     pub rank_cosine: f32,
     /// Ranking: weight of BM25 over the whole target, relative to the best.
     pub rank_bm25: f32,
+    /// Similarity: how much a word no article or example contains weighs, relative to its
+    /// IDF (its absence already counts through `w_unknown`).
+    pub unknown_weight: f32,
     /// Ranking: bonus for a candidate in the shopper's language.
     pub rank_language: f32,
     pub bias: f32,
@@ -121,7 +124,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             answer: 0.5,
-            clarify: 0.315,
+            clarify: 0.28,
         }
     }
 }
@@ -131,17 +134,18 @@ impl Default for Calibration {
         // Fitted by `concierge calibrate tests/eval/tuning.jsonl` on the demo shop (rounded);
         // see concierge.yaml.
         Calibration {
-            rank_cosine: 0.8,
-            rank_bm25: 0.2,
+            rank_cosine: 0.6,
+            rank_bm25: 0.1,
             rank_language: 0.0,
-            bias: -1.516,
-            w_score: 0.856,
-            w_margin: 1.049,
-            w_cosine: 0.568,
-            w_coverage: 1.107,
-            w_unknown: -0.895,
-            w_language: 0.507,
-            w_short: -0.511,
+            unknown_weight: 0.6,
+            bias: -0.992,
+            w_score: 0.673,
+            w_margin: 0.365,
+            w_cosine: 0.286,
+            w_coverage: 0.997,
+            w_unknown: -1.156,
+            w_language: 0.519,
+            w_short: -0.548,
         }
     }
 }

@@ -354,6 +354,19 @@ impl Engine {
 
     /// `analyze` with other ranking weights (for fitting them).
     pub fn analyze_with(&self, question: &Question<'_>, cal: &Calibration) -> Analysis {
+        let mut analysis = self.retrieve_with(question, cal.unknown_weight);
+        self.rank(&mut analysis, cal);
+        analysis
+    }
+
+    /// Language, pattern hits and unranked candidates with their signals: everything that
+    /// does not depend on the ranking weights (so `calibrate` retrieves once per question).
+    pub fn retrieve(&self, question: &Question<'_>) -> Analysis {
+        self.retrieve_with(question, self.settings.calibration.unknown_weight)
+    }
+
+    /// `retrieve` with another weight for unknown terms (for fitting it).
+    pub fn retrieve_with(&self, question: &Question<'_>, unknown_weight: f32) -> Analysis {
         let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
         let folded: String = nlu::words(&text).collect::<Vec<_>>().join(" ");
         let language = self.nlu.detect(&text, question.locale_hint.as_ref());
@@ -404,28 +417,40 @@ impl Engine {
             let corrected = q.corrections.len() as f32 / q.terms.len() as f32;
             let unknown = (self.index.unknown_share(lang, &q.terms) + 0.5 * corrected).min(1.0);
             let n_terms = q.terms.len();
-            for m in self.index.matches(lang, &q.terms) {
-                let lang_bonus = if lang == shopper {
-                    cal.rank_language
-                } else {
-                    0.0
-                };
-                let coverage = 0.5 * (m.coverage + m.union);
-                let score = cal.rank_cosine * m.cosine
-                    + (1.0 - cal.rank_cosine) * coverage
-                    + cal.rank_bm25 * m.bm25
-                    + lang_bonus;
+            for m in self.index.matches(lang, &q.terms, unknown_weight) {
                 candidates.push(Candidate {
                     target: m.target,
                     lang: lang.to_string(),
                     m,
-                    score,
+                    score: 0.0,
                     unknown,
                     n_terms,
                 });
             }
         }
+        analysis.candidates = candidates;
+        analysis
+    }
+
+    /// Scores and sorts the candidates with the ranking weights, and sets the features of
+    /// the best one.
+    pub fn rank(&self, analysis: &mut Analysis, cal: &Calibration) {
+        let shopper = analysis.language.language().to_string();
+        for c in &mut analysis.candidates {
+            let lang_bonus = if c.lang == shopper {
+                cal.rank_language
+            } else {
+                0.0
+            };
+            let coverage = 0.5 * (c.m.coverage + c.m.union);
+            c.score = cal.rank_cosine * c.m.cosine
+                + (1.0 - cal.rank_cosine) * coverage
+                + cal.rank_bm25 * c.m.bm25
+                + lang_bonus;
+        }
+        let candidates = &mut analysis.candidates;
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.target.cmp(&b.target)));
+        analysis.features = Features::default();
         if let Some(top) = candidates.first() {
             let top_topic = self.topic(top.target);
             let second = candidates
@@ -443,8 +468,6 @@ impl Engine {
                 short: 1.0 / top.n_terms as f32,
             };
         }
-        analysis.candidates = candidates;
-        analysis
     }
 
     /// What a target is about, across languages: the article path without its locale folder,
@@ -557,14 +580,10 @@ impl Engine {
         };
         let confidence = calibrated(&self.settings.calibration, &a.features);
         reply.confidence = confidence;
-        // Safety first: an intent the shop always wants a person for wins when it is
-        // nearly as good a match as the best candidate.
-        let sensitive = a.candidates.iter().take(5).find(|c| {
-            matches!(c.target, Target::Intent(i) if self.intents[i].escalate)
-                && c.score >= top.score - 0.05
-        });
-        if let (Some(c), true) = (sensitive, confidence >= t.clarify) {
-            if let Target::Intent(i) = c.target {
+        // An intent the shop always wants a person for escalates as soon as it is the best
+        // match and the bot is not lost: "did you mean: fraud?" is no question to ask.
+        if let Target::Intent(i) = top.target {
+            if self.intents[i].escalate && confidence >= t.clarify {
                 return self.reply_with_intent(reply, i);
             }
         }

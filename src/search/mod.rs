@@ -243,7 +243,10 @@ impl LexicalIndex {
 
     /// The targets that match analyzed message terms in `lang`, best first by BM25 retrieval,
     /// with their normalized signals. Runs a tantivy search: call it off the async runtime.
-    pub fn matches(&self, lang: &str, terms: &[String]) -> Vec<Match> {
+    ///
+    /// Terms no text contains weigh `unknown_weight` times their IDF in the similarities
+    /// (their absence is a signal of its own, see `unknown_share`).
+    pub fn matches(&self, lang: &str, terms: &[String], unknown_weight: f32) -> Vec<Match> {
         let Some(&f) = self.fields.get(lang) else {
             return Vec::new();
         };
@@ -253,7 +256,17 @@ impl LexicalIndex {
         }
         let weights: HashMap<&str, f32> = terms
             .iter()
-            .map(|t| (t.as_str(), self.idf(lang, t)))
+            .map(|t| {
+                let w = self.idf(lang, t);
+                (
+                    t.as_str(),
+                    if self.knows(lang, t) {
+                        w
+                    } else {
+                        unknown_weight * w
+                    },
+                )
+            })
             .collect();
         let q_norm1: f32 = weights.values().sum();
         let q_norm2: f32 = weights.values().map(|w| w * w).sum::<f32>().sqrt();
@@ -376,6 +389,12 @@ fn distinct(terms: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    impl LexicalIndex {
+        fn matches1(&self, lang: &str, terms: &[String]) -> Vec<Match> {
+            self.matches(lang, terms, 1.0)
+        }
+    }
+
     fn terms(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
     }
@@ -409,10 +428,10 @@ mod tests {
     #[test]
     fn finds_and_scores_targets() {
         let idx = index();
-        let m = idx.matches("en", &terms("return polici"));
+        let m = idx.matches1("en", &terms("return polici"));
         assert_eq!(m[0].target, Target::Article(0));
         assert!((m[0].cosine - 1.0).abs() < 1e-5);
-        let m = idx.matches("en", &terms("ups deliveri"));
+        let m = idx.matches1("en", &terms("ups deliveri"));
         assert_eq!(m[0].target, Target::Article(1));
         assert_eq!(m[0].section, Some(1));
         assert!((m[0].coverage - 1.0).abs() < 1e-5);
@@ -421,12 +440,12 @@ mod tests {
     #[test]
     fn languages_are_separate() {
         let idx = index();
-        assert!(idx.matches("es", &terms("return")).is_empty());
+        assert!(idx.matches1("es", &terms("return")).is_empty());
         assert_eq!(
-            idx.matches("es", &terms("pedid"))[0].target,
+            idx.matches1("es", &terms("pedid"))[0].target,
             Target::Intent(0)
         );
-        assert!(idx.matches("de", &terms("x")).is_empty());
+        assert!(idx.matches1("de", &terms("x")).is_empty());
     }
 
     #[test]
@@ -441,6 +460,6 @@ mod tests {
     #[test]
     fn an_empty_index_answers_nothing() {
         let idx = IndexBuilder::default().build().unwrap();
-        assert!(idx.matches("en", &terms("anything")).is_empty());
+        assert!(idx.matches1("en", &terms("anything")).is_empty());
     }
 }

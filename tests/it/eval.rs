@@ -13,7 +13,7 @@ fn eval(file: &str, args: &[&str]) -> Output {
 /// The bar the demo shop must clear before a release. Quality tuning may not have reached it
 /// yet; the failure message then shows where it stands.
 #[test]
-#[ignore = "not met yet (issue 2 stays open): en top-1 86% < 90%, nl 83% < 85%, escalation recall 77% < 80%"]
+#[ignore = "not met yet (issue 2 stays open): English top-1 is 89.8% < 90%"]
 fn acceptance_gate() {
     let out = eval(
         "tests/eval/questions.jsonl",
@@ -44,20 +44,20 @@ fn acceptance_gate() {
     );
 }
 
-/// A floor a few points under the level reached on 29 November 2026 (top-1 en 86%, es 91%,
-/// nl 83%, pt 87%; escalation recall 77%; false escalation 4%): a change that loses ground
-/// fails here even while the acceptance gate above is not met yet. Raise it as tuning gains.
+/// Every acceptance target that is met is enforced at its level; English top-1 (89.8% on
+/// 29 November 2026, one question short of 90%) has a floor a little below it. Raise it as
+/// tuning gains, and remove this test when `acceptance_gate` passes.
 #[test]
 fn no_regression_below_the_current_level() {
     let out = eval(
         "tests/eval/questions.jsonl",
         &[
             "--min-top1",
-            "en=0.83",
+            "en=0.87",
             "--min-top1",
-            "0.80",
+            "0.85",
             "--min-escalation-recall",
-            "0.72",
+            "0.80",
             "--max-false-escalation",
             "0.05",
         ],
