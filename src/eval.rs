@@ -253,7 +253,7 @@ pub fn fit(
     // For each weight of unknown words (which changes retrieval): the ranking weights with the
     // most right answers, then the logistic model; the best accuracy wins, ties go to the
     // better-calibrated model (lower log-loss).
-    let mut best: Option<(Calibration, f64, f64, Vec<(Features, f32)>)> = None;
+    let mut best: Option<Fitted> = None;
     for unknown_weight in [1.0, 0.6, 0.3] {
         // Retrieval does not depend on the ranking weights: once per question, then re-rank.
         let mut analyses: Vec<Analysis> = set
@@ -303,12 +303,17 @@ pub fn fit(
         let loss = log_loss(&cal, &samples);
         let better = best
             .as_ref()
-            .is_none_or(|b| ranked.1 > b.1 || (ranked.1 == b.1 && loss < b.2));
+            .is_none_or(|b| ranked.1 > b.right || (ranked.1 == b.right && loss < b.loss));
         if better {
-            best = Some((cal, ranked.1, loss, samples));
+            best = Some(Fitted {
+                cal,
+                right: ranked.1,
+                loss,
+                samples,
+            });
         }
     }
-    let (cal, _, _, samples) = best.expect("the loop runs at least once");
+    let Fitted { cal, samples, .. } = best.expect("the loop runs at least once");
 
     // Pick the clarify threshold on the fitted confidences.
     let answer = engine.settings().thresholds.answer;
@@ -350,6 +355,14 @@ fn top_is_right(engine: &Engine, l: &Labelled, a: &Analysis) -> bool {
             || article.is_some_and(|id| id.as_str() == t)
             || intent.is_some_and(|i| i.as_str() == t)
     })
+}
+
+/// One candidate fit: the model, its right answers, its log-loss and its training samples.
+struct Fitted {
+    cal: Calibration,
+    right: f64,
+    loss: f64,
+    samples: Vec<(Features, f32)>,
 }
 
 /// Mean negative log-likelihood of the labels under the calibrated confidences.
