@@ -324,9 +324,11 @@ fn main() {
     let (articles, bytes) = generate(&kb, topics);
     let generated_in = t.elapsed();
 
-    let mut settings = Settings::default();
-    settings.knowledge_base = kb.clone();
-    settings.intents = intents;
+    let mut settings = Settings {
+        knowledge_base: kb.clone(),
+        intents,
+        ..Settings::default()
+    };
     settings.shop.locales = LOCALES.iter().map(|l| l.parse().unwrap()).collect();
 
     let mut times = Vec::with_capacity(runs);
