@@ -144,3 +144,24 @@ fn the_openapi_document_lists_every_route() {
         assert!(doc["paths"][p].is_object(), "{p}");
     }
 }
+
+#[tokio::test]
+async fn a_request_past_its_deadline_is_a_503_timeout() {
+    let mut settings = demo_settings();
+    settings.http.request_timeout_ms = 50;
+    let state = AppState::with_engine(&settings, engine());
+    // Every answering slot is taken: the request waits for one until its deadline.
+    let _all = state
+        .inner
+        .permits
+        .acquire_many(state.inner.permits.available_permits() as u32)
+        .await
+        .unwrap();
+    let (s, v) = call(
+        router(state.clone()),
+        post("/v1/messages", r#"{"text": "hi"}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "timeout");
+}

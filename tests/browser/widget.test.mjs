@@ -113,6 +113,7 @@ try {
     const users = page.locator(".msg.user");
     assert.ok((await users.last().textContent()).includes(title), "the choice is sent as the shopper's message");
     assert.equal(picked.outcome, "answer", JSON.stringify(picked));
+    await page.screenshot({ path: `${shots}/widget-360-did-you-mean.png` });
   });
 
   await step("shopper text is shown as text, never run as HTML", async () => {

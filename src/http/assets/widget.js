@@ -220,7 +220,10 @@
     }
     var b = el("div", "msg bot" + (m.error ? " error" : ""));
     b.appendChild(el("span", "sr", t.bot + ": "));
-    b.appendChild(document.createTextNode(m.text));
+    var clarify = m.outcome === "clarify" && m.suggestions && m.suggestions.length;
+    // The choices become buttons below: drop the bulleted copy of them from the text.
+    var text = clarify ? m.text.split("\n").filter(function (l) { return !/^\s*[•*-]\s/.test(l); }).join("\n") : m.text;
+    b.appendChild(document.createTextNode(text));
     var href = m.link && safeUrl(m.link.url);
     if (href) {
       b.appendChild(document.createElement("br"));
@@ -230,11 +233,10 @@
       a.rel = "noopener noreferrer";
       b.appendChild(a);
     }
-    if (m.outcome === "clarify" && m.suggestions && m.suggestions.length) {
+    if (clarify) {
       var choices = el("div", "choices");
       choices.setAttribute("role", "group");
       choices.setAttribute("aria-label", t.didYouMean);
-      choices.appendChild(el("p", null, t.didYouMean));
       m.suggestions.forEach(function (s) {
         var c = el("button", "choice", s.title);
         c.type = "button";
