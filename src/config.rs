@@ -39,6 +39,39 @@ pub struct Settings {
     pub thresholds: Thresholds,
     pub calibration: Calibration,
     pub limits: Limits,
+    pub http: HttpSettings,
+}
+
+/// The HTTP service (`concierge serve`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Address to listen on (`--listen` overrides it).
+    pub listen: String,
+    /// Origins of the shop's pages allowed to call the API from a browser (CORS), e.g.
+    /// `https://shop.example`; `"*"` allows any. Empty: same origin only.
+    pub cors_origins: Vec<String>,
+    pub rate_limit: RateLimit,
+    /// A request taking longer is answered 503 `timeout`, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// Take the client address for rate limiting from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
+    /// How often the knowledge base and intents are checked for changes, in milliseconds;
+    /// 0 turns hot reload off.
+    pub reload_interval_ms: u64,
+    /// Conversations kept in memory; the oldest are forgotten beyond this.
+    pub max_conversations: usize,
+}
+
+/// Per-client rate limit: a token bucket refilled at `per_minute`, holding up to `burst`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimit {
+    /// Requests per minute per client address; 0 turns the limit off.
+    pub per_minute: u32,
+    pub burst: u32,
 }
 
 /// Who the shop is and which languages it serves.
@@ -105,6 +138,31 @@ impl Default for Settings {
             thresholds: Thresholds::default(),
             calibration: Calibration::default(),
             limits: Limits::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            listen: "127.0.0.1:8080".into(),
+            cors_origins: Vec::new(),
+            rate_limit: RateLimit::default(),
+            request_timeout_ms: 10_000,
+            max_body_bytes: 64 * 1024,
+            trust_forwarded_for: false,
+            reload_interval_ms: 500,
+            max_conversations: 100_000,
+        }
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            per_minute: 60,
+            burst: 20,
         }
     }
 }
@@ -213,6 +271,13 @@ impl Settings {
         }
         if self.limits.max_message_chars == 0 {
             return Err("limits.max_message_chars must be at least 1".into());
+        }
+        let h = &self.http;
+        if h.rate_limit.per_minute > 0 && h.rate_limit.burst == 0 {
+            return Err("http.rate_limit.burst must be at least 1 when per_minute is set".into());
+        }
+        if h.request_timeout_ms == 0 || h.max_body_bytes == 0 || h.max_conversations == 0 {
+            return Err("http.request_timeout_ms, http.max_body_bytes and http.max_conversations must be at least 1".into());
         }
         Ok(())
     }

@@ -667,7 +667,8 @@ impl Engine {
             .expect("article ids passed here come from the knowledge base")
     }
 
-    fn link(&self, article: &Article, anchor: &str) -> Link {
+    /// The link to a section of an article (`shop.article_url`); an empty anchor links the article.
+    pub fn link(&self, article: &Article, anchor: &str) -> Link {
         let url = self
             .settings
             .shop

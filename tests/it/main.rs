@@ -1,7 +1,10 @@
 //! Integration tests: one binary for all of them (`cargo test --test it`).
 
+mod browser;
 mod check;
 mod cli;
 mod datasets;
 mod eval;
 mod exe;
+mod http;
+mod server;
