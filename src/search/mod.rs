@@ -8,13 +8,16 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxHashMap;
+
 use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::WhitespaceTokenizer;
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 /// Errors of the index. These are our faults, not the editors'.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,8 @@ struct Entry {
     terms: Vec<String>,
     /// The terms as indexed (repetitions kept, for BM25's term frequencies).
     indexed: String,
+    /// Euclidean norm of the entry's IDF vector, for cosines (set when the index is built).
+    norm: f32,
 }
 
 /// Adds texts, then builds the index.
@@ -88,6 +93,7 @@ impl IndexBuilder {
             lang: lang.to_string(),
             terms,
             indexed,
+            norm: 0.0,
         });
     }
 
@@ -116,7 +122,7 @@ impl IndexBuilder {
             .tokenizers()
             .register("terms", WhitespaceTokenizer::default());
         let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 64_000_000)?;
-        let mut df: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        let mut df: HashMap<String, FxHashMap<String, u32>> = HashMap::new();
         let mut n_docs: HashMap<String, u32> = HashMap::new();
         for (i, e) in self.entries.iter().enumerate() {
             let f = fields[&e.lang];
@@ -144,13 +150,31 @@ impl IndexBuilder {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        Ok(LexicalIndex {
-            reader,
+        let searcher = reader.searcher();
+        let ords = searcher
+            .segment_readers()
+            .iter()
+            .map(|seg| seg.fast_fields().u64(ORD))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut index = LexicalIndex {
+            searcher,
+            ords,
             fields,
-            entries: self.entries,
+            entries: Vec::new(),
             df,
             n_docs,
-        })
+        };
+        let mut entries = self.entries;
+        for e in &mut entries {
+            e.norm = e
+                .terms
+                .iter()
+                .map(|t| index.idf(&e.lang, t).powi(2))
+                .sum::<f32>()
+                .sqrt();
+        }
+        index.entries = entries;
+        Ok(index)
     }
 }
 
@@ -180,10 +204,13 @@ pub struct Match {
 
 /// The index: see the module docs.
 pub struct LexicalIndex {
-    reader: IndexReader,
+    /// The index never changes after the build (a reload builds a new one), so one searcher
+    /// and the `ord` column of each segment serve every query.
+    searcher: Searcher,
+    ords: Vec<Column<u64>>,
     fields: HashMap<String, Fields>,
     entries: Vec<Entry>,
-    df: HashMap<String, HashMap<String, u32>>,
+    df: HashMap<String, FxHashMap<String, u32>>,
     n_docs: HashMap<String, u32>,
 }
 
@@ -254,7 +281,7 @@ impl LexicalIndex {
         if terms.is_empty() {
             return Vec::new();
         }
-        let weights: HashMap<&str, f32> = terms
+        let weights: FxHashMap<&str, f32> = terms
             .iter()
             .map(|t| {
                 let w = self.idf(lang, t);
@@ -289,8 +316,10 @@ impl LexicalIndex {
             let e = &self.entries[ord];
             let mut shared1 = 0.0;
             let mut shared2 = 0.0;
-            for t in &e.terms {
-                if let Some(w) = weights.get(t.as_str()) {
+            // Entry terms are sorted: look the few message terms up in them, not the other
+            // way round (a whole article has hundreds of terms).
+            for (t, w) in &weights {
+                if e.terms.binary_search_by(|x| x.as_str().cmp(t)).is_ok() {
                     shared1 += w;
                     shared2 += w * w;
                 }
@@ -306,13 +335,7 @@ impl LexicalIndex {
             });
             match e.kind {
                 Kind::Utterance => {
-                    let d_norm2: f32 = e
-                        .terms
-                        .iter()
-                        .map(|t| self.idf(lang, t).powi(2))
-                        .sum::<f32>()
-                        .sqrt();
-                    let cosine = shared2 / (q_norm2 * d_norm2).max(f32::EPSILON);
+                    let cosine = shared2 / (q_norm2 * e.norm).max(f32::EPSILON);
                     m.cosine = m.cosine.max(cosine.min(1.0));
                 }
                 Kind::Whole => {
@@ -355,24 +378,21 @@ impl LexicalIndex {
             })
             .collect();
         let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
-        let Ok(top) = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
+        let Ok(top) = self
+            .searcher
+            .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
         else {
             return Vec::new();
         };
-        let mut out = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let seg = searcher.segment_reader(addr.segment_ord);
-            if let Some(ord) = seg
-                .fast_fields()
-                .u64(ORD)
-                .ok()
-                .and_then(|c| c.first(addr.doc_id))
-            {
-                out.push((ord as usize, score));
-            }
-        }
-        out
+        top.into_iter()
+            .filter_map(|(score, addr)| {
+                let ord = self
+                    .ords
+                    .get(addr.segment_ord as usize)?
+                    .first(addr.doc_id)?;
+                Some((ord as usize, score))
+            })
+            .collect()
     }
 }
 
