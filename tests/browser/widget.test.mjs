@@ -27,7 +27,7 @@ const CLARIFY_CANDIDATES = [
 
 async function findClarifyQuestion() {
   for (const text of CLARIFY_CANDIDATES) {
-    const r = await fetch(`${base}/v1/messages`, {
+    const r = await fetch(new URL("/v1/messages", base), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ text }),
