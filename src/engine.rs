@@ -278,28 +278,21 @@ impl Engine {
             texts.iter().map(|(l, t)| (l.as_str(), t.as_str())),
         );
 
+        // Analysis is most of the cost of a build: each article's texts are analyzed once,
+        // on as many threads as there are cores, then added to the index in order.
+        let analyzed = analyze_articles(&nlu, kb.articles());
         let mut builder = IndexBuilder::default();
-        for (ai, a) in kb.articles().iter().enumerate() {
+        for (ai, (a, terms)) in kb.articles().iter().zip(analyzed).enumerate() {
             let lang = a.locale.language();
-            let an = nlu.analyzer(lang);
             let target = Target::Article(ai);
-            builder.add_utterance(target, lang, an.terms(&a.title));
-            for q in &a.questions {
-                builder.add_utterance(target, lang, an.terms(q));
+            let mut whole = Vec::new();
+            for u in terms.utterances {
+                whole.extend(u.iter().cloned());
+                builder.add_utterance(target, lang, u);
             }
-            if !a.tags.is_empty() {
-                builder.add_utterance(target, lang, an.terms(&a.tags.join(" ")));
-            }
-            let mut whole = an.terms(&a.title);
-            for q in &a.questions {
-                whole.extend(an.terms(q));
-            }
-            whole.extend(an.terms(&a.tags.join(" ")));
-            for (si, s) in a.sections.iter().enumerate() {
-                let text = format!("{} {}", s.heading.as_deref().unwrap_or(""), s.plain);
-                let terms = an.terms(&text);
-                whole.extend(terms.iter().cloned());
-                builder.add_section(target, si, lang, terms);
+            for (si, section) in terms.sections.into_iter().enumerate() {
+                whole.extend(section.iter().cloned());
+                builder.add_section(target, si, lang, section);
             }
             builder.add_whole(target, lang, whole);
         }
@@ -761,6 +754,56 @@ impl Engine {
         reply.text = text;
         reply
     }
+}
+
+/// The analyzed texts of one article.
+struct ArticleTerms {
+    /// Title, each question, and the tags.
+    utterances: Vec<Vec<String>>,
+    /// Each section, heading included.
+    sections: Vec<Vec<String>>,
+}
+
+/// Analyzes articles on all cores; the result is in the articles' order.
+fn analyze_articles(nlu: &Nlu, articles: &[Article]) -> Vec<ArticleTerms> {
+    let one = |a: &Article| {
+        let an = nlu.analyzer(a.locale.language());
+        let mut utterances = vec![an.terms(&a.title)];
+        utterances.extend(a.questions.iter().map(|q| an.terms(q)));
+        if !a.tags.is_empty() {
+            utterances.push(an.terms(&a.tags.join(" ")));
+        }
+        let sections = a
+            .sections
+            .iter()
+            .map(|s| {
+                an.terms(&format!(
+                    "{} {}",
+                    s.heading.as_deref().unwrap_or(""),
+                    s.plain
+                ))
+            })
+            .collect();
+        ArticleTerms {
+            utterances,
+            sections,
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || articles.len() < 64 {
+        return articles.iter().map(one).collect();
+    }
+    let chunk = articles.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = articles
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("analysis does not panic"))
+            .collect()
+    })
 }
 
 /// The quotable answer of an article: the lead of a section, else of the introduction, cut at
