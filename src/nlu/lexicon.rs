@@ -58,14 +58,6 @@ impl Lexicon {
         self.freq.contains_key(folded)
     }
 
-    pub fn len(&self) -> usize {
-        self.freq.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.freq.is_empty()
-    }
-
     /// The most frequent known word at edit distance one (insertion, deletion, substitution or
     /// transposition) from an unknown folded word, if any.
     pub fn correct(&self, folded: &str) -> Option<&str> {
