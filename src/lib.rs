@@ -18,6 +18,7 @@
 pub mod config;
 pub mod diagnostic;
 pub mod engine;
+pub mod escalation;
 pub mod eval;
 pub mod http;
 pub mod intents;
