@@ -243,3 +243,30 @@ pub trait Outbox: Send + Sync + 'static {
     /// reset; a delivered ticket is left alone and `Ok(false)` returned.
     fn retry(&self, id: &EscalationId, now_ms: u64) -> Result<bool, OutboxError>;
 }
+
+/// Where a conversation is in the hand-over to a person; kept with the conversation and
+/// changed in the same transaction as the turn that moves it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum Handoff {
+    /// The bot is answering.
+    #[default]
+    Bot,
+    /// Outside business hours, no email known: the bot asked for one.
+    AwaitingEmail {
+        reason: Reason,
+        /// Invalid addresses typed so far.
+        attempts: u8,
+        intent: Option<String>,
+        confidence: f32,
+    },
+    /// Outside business hours: the bot asked the shopper to leave a message.
+    AwaitingMessage {
+        reason: Reason,
+        email: Option<String>,
+        intent: Option<String>,
+        confidence: f32,
+    },
+    /// A ticket was created; people have the conversation.
+    HandedOver { ticket: EscalationId, mode: Mode },
+}

@@ -197,6 +197,7 @@ pub async fn post_message(
                 Turn {
                     id: message.clone(),
                     text,
+                    reply: reply.text.clone(),
                     outcome: outcome_name(&reply).to_string(),
                     language: reply.language.clone(),
                     intent: reply.intent.as_ref().map(|i| i.to_string()),

@@ -141,6 +141,7 @@ mod tests {
         Turn {
             id: MessageId::generate(),
             text: "hi".into(),
+            reply: "Hello!".into(),
             outcome: "answer".into(),
             language: "en".into(),
             intent: None,

@@ -101,7 +101,10 @@ pub struct Conversation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Turn {
     pub id: MessageId,
+    /// What the shopper wrote (personal data masked before it is stored).
     pub text: String,
+    /// What the bot replied.
+    pub reply: String,
     pub outcome: String,
     pub language: String,
     pub intent: Option<String>,
