@@ -120,7 +120,7 @@ fn main() {
             (percentile(t, 50.0), q.as_str())
         })
         .collect();
-    slowest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_unstable_by_key(|&(d, _)| std::cmp::Reverse(d));
 
     println!();
     println!(

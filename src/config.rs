@@ -39,6 +39,7 @@ pub struct Settings {
     pub thresholds: Thresholds,
     pub calibration: Calibration,
     pub limits: Limits,
+    pub http: HttpSettings,
     pub semantic: SemanticSettings,
 }
 
@@ -75,6 +76,38 @@ pub enum OnModelError {
     Lexical,
 }
 
+/// The HTTP service (`concierge serve`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Address to listen on (`--listen` overrides it).
+    pub listen: String,
+    /// Origins of the shop's pages allowed to call the API from a browser (CORS), e.g.
+    /// `https://shop.example`; `"*"` allows any. Empty: same origin only.
+    pub cors_origins: Vec<String>,
+    pub rate_limit: RateLimit,
+    /// A request taking longer is answered 503 `timeout`, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// Take the client address for rate limiting from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
+    /// How often the knowledge base and intents are checked for changes, in milliseconds;
+    /// 0 turns hot reload off.
+    pub reload_interval_ms: u64,
+    /// Conversations kept in memory; the oldest are forgotten beyond this.
+    pub max_conversations: usize,
+}
+
+/// Per-client rate limit: a token bucket refilled at `per_minute`, holding up to `burst`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimit {
+    /// Requests per minute per client address; 0 turns the limit off.
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
 /// Who the shop is and which languages it serves.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -105,6 +138,11 @@ pub struct Thresholds {
 pub struct Calibration {
     /// Ranking: weight of the best utterance cosine (the rest goes to coverage).
     pub rank_cosine: f32,
+    /// Ranking: weight of BM25 over the whole target, relative to the best.
+    pub rank_bm25: f32,
+    /// Similarity: how much a word no article or example contains weighs, relative to its
+    /// IDF (its absence already counts through `w_unknown`).
+    pub unknown_weight: f32,
     /// Ranking: bonus for a candidate in the shopper's language.
     pub rank_language: f32,
     pub bias: f32,
@@ -139,6 +177,31 @@ impl Default for Settings {
             calibration: Calibration::default(),
             limits: Limits::default(),
             semantic: SemanticSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            listen: "127.0.0.1:8080".into(),
+            cors_origins: Vec::new(),
+            rate_limit: RateLimit::default(),
+            request_timeout_ms: 10_000,
+            max_body_bytes: 64 * 1024,
+            trust_forwarded_for: false,
+            reload_interval_ms: 500,
+            max_conversations: 100_000,
+        }
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            per_minute: 60,
+            burst: 20,
         }
     }
 }
@@ -158,7 +221,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             answer: 0.5,
-            clarify: 0.22,
+            clarify: 0.28,
         }
     }
 }
@@ -168,16 +231,18 @@ impl Default for Calibration {
         // Fitted by `concierge calibrate tests/eval/tuning.jsonl` on the demo shop (rounded);
         // see concierge.yaml.
         Calibration {
-            rank_cosine: 0.4,
+            rank_cosine: 0.6,
+            rank_bm25: 0.1,
             rank_language: 0.0,
-            bias: -1.615,
-            w_score: 1.003,
-            w_margin: 0.880,
-            w_cosine: 0.883,
-            w_coverage: 1.032,
-            w_unknown: -1.033,
-            w_language: 0.429,
-            w_short: -0.377,
+            unknown_weight: 0.6,
+            bias: -0.992,
+            w_score: 0.673,
+            w_margin: 0.365,
+            w_cosine: 0.286,
+            w_coverage: 0.997,
+            w_unknown: -1.156,
+            w_language: 0.519,
+            w_short: -0.548,
             rank_semantic: 0.0,
             w_semantic: 0.0,
             w_semantic_margin: 0.0,
@@ -283,6 +348,13 @@ impl Settings {
         }
         if self.limits.max_message_chars == 0 {
             return Err("limits.max_message_chars must be at least 1".into());
+        }
+        let h = &self.http;
+        if h.rate_limit.per_minute > 0 && h.rate_limit.burst == 0 {
+            return Err("http.rate_limit.burst must be at least 1 when per_minute is set".into());
+        }
+        if h.request_timeout_ms == 0 || h.max_body_bytes == 0 || h.max_conversations == 0 {
+            return Err("http.request_timeout_ms, http.max_body_bytes and http.max_conversations must be at least 1".into());
         }
         Ok(())
     }

@@ -196,6 +196,9 @@ pub struct Analysis {
     pub pattern_hits: Vec<usize>,
     /// The message had no word at all.
     pub empty: bool,
+    /// Semantic layer: every target's best cosine with the message, best first (empty when
+    /// the engine is lexical).
+    pub nearest: Vec<(Target, f32)>,
 }
 
 /// A loaded shop: knowledge base, intents, vocabularies and index.
@@ -324,29 +327,34 @@ impl Engine {
             texts.iter().map(|(l, t)| (l.as_str(), t.as_str())),
         );
 
+        // Analysis is most of the cost of a build: each article's texts are analyzed once,
+        // on as many threads as there are cores, then added to the index in order.
+        let analyzed = analyze_articles(&nlu, kb.articles());
         let mut builder = IndexBuilder::default();
-        for (ai, a) in kb.articles().iter().enumerate() {
+        for (ai, (a, terms)) in kb.articles().iter().zip(analyzed).enumerate() {
             let lang = a.locale.language();
-            let an = nlu.analyzer(lang);
             let target = Target::Article(ai);
-            builder.add_utterance(target, lang, an.terms(&a.title));
-            for q in &a.questions {
-                builder.add_utterance(target, lang, an.terms(q));
+            let mut whole = Vec::new();
+            for u in terms.utterances {
+                whole.extend(u.iter().cloned());
+                builder.add_utterance(target, lang, u);
             }
-            if !a.tags.is_empty() {
-                builder.add_utterance(target, lang, an.terms(&a.tags.join(" ")));
+            for (si, section) in terms.sections.into_iter().enumerate() {
+                whole.extend(section.iter().cloned());
+                builder.add_section(target, si, lang, section);
             }
-            for (si, s) in a.sections.iter().enumerate() {
-                let text = format!("{} {}", s.heading.as_deref().unwrap_or(""), s.plain);
-                builder.add_section(target, si, lang, an.terms(&text));
-            }
+            builder.add_whole(target, lang, whole);
         }
         for (ii, intent) in intents.iter().enumerate() {
             for (l, examples) in &intent.examples {
                 let an = nlu.analyzer(l.language());
+                let mut whole = Vec::new();
                 for e in examples {
-                    builder.add_utterance(Target::Intent(ii), l.language(), an.terms(e));
+                    let terms = an.terms(e);
+                    whole.extend(terms.iter().cloned());
+                    builder.add_utterance(Target::Intent(ii), l.language(), terms);
                 }
+                builder.add_whole(Target::Intent(ii), l.language(), whole);
             }
         }
         let index = builder.build()?;
@@ -514,16 +522,30 @@ impl Engine {
 
     /// `analyze` with other ranking weights (for fitting them).
     pub fn analyze_with(&self, question: &Question<'_>, cal: &Calibration) -> Analysis {
-        let embedding = self.embed_messages(&[question.text]).pop().flatten();
-        self.analyze_embedded(question, embedding.as_deref(), cal)
+        let mut analysis = self.retrieve_with(question, cal.unknown_weight);
+        self.rank(&mut analysis, cal);
+        analysis
     }
 
-    /// `analyze_with`, given the message's embedding (from `embed_messages`).
-    pub fn analyze_embedded(
+    /// Language, pattern hits and unranked candidates with their signals: everything that
+    /// does not depend on the ranking weights (so `calibrate` retrieves once per question).
+    pub fn retrieve(&self, question: &Question<'_>) -> Analysis {
+        self.retrieve_with(question, self.calibration().unknown_weight)
+    }
+
+    /// `retrieve` with another weight for unknown terms (for fitting it).
+    pub fn retrieve_with(&self, question: &Question<'_>, unknown_weight: f32) -> Analysis {
+        let embedding = self.embed_messages(&[question.text]).pop().flatten();
+        self.retrieve_embedded(question, embedding.as_deref(), unknown_weight)
+    }
+
+    /// `retrieve_with`, given the message's embedding (from `embed_messages`, which embeds a
+    /// whole labelled set in batches).
+    pub fn retrieve_embedded(
         &self,
         question: &Question<'_>,
         embedding: Option<&[f32]>,
-        cal: &Calibration,
+        unknown_weight: f32,
     ) -> Analysis {
         let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
         let folded: String = nlu::words(&text).collect::<Vec<_>>().join(" ");
@@ -534,6 +556,7 @@ impl Engine {
             features: Features::default(),
             pattern_hits: Vec::new(),
             empty: folded.is_empty(),
+            nearest: Vec::new(),
         };
         if analysis.empty {
             return analysis;
@@ -564,13 +587,27 @@ impl Engine {
         let sem_of = |t: Target| semantic.get(&t).map_or(0.0, |s| s.0);
         let mut unknown_by_lang: HashMap<&str, (f32, usize)> = HashMap::new();
         let mut candidates = Vec::new();
+        let mut concepts: Vec<String> = Vec::new();
         for lang in std::iter::once(shopper).chain(
             self.languages
                 .iter()
                 .map(String::as_str)
                 .filter(|l| *l != shopper),
         ) {
-            let q = self.nlu.query_terms(lang, &text);
+            let mut q = self.nlu.query_terms(lang, &text);
+            if lang == shopper {
+                concepts = q
+                    .terms
+                    .iter()
+                    .filter(|t| nlu::is_concept(t))
+                    .cloned()
+                    .collect();
+            } else {
+                // In another language the message's own words rarely match; the concepts
+                // found in the shopper's language carry the meaning across.
+                q.terms.retain(|t| !nlu::is_concept(t));
+                q.terms.extend(concepts.iter().cloned());
+            }
             if q.terms.is_empty() {
                 continue;
             }
@@ -580,26 +617,15 @@ impl Engine {
             let unknown = (self.index.unknown_share(lang, &q.terms) + 0.5 * corrected).min(1.0);
             let n_terms = q.terms.len();
             unknown_by_lang.insert(lang, (unknown, n_terms));
-            for m in self.index.matches(lang, &q.terms) {
-                let lang_bonus = if lang == shopper {
-                    cal.rank_language
-                } else {
-                    0.0
-                };
-                let coverage = 0.5 * (m.coverage + m.union);
-                let sem = sem_of(m.target);
-                let score = cal.rank_cosine * m.cosine
-                    + (1.0 - cal.rank_cosine) * coverage
-                    + lang_bonus
-                    + cal.rank_semantic * sem;
+            for m in self.index.matches(lang, &q.terms, unknown_weight) {
                 candidates.push(Candidate {
                     target: m.target,
                     lang: lang.to_string(),
+                    semantic: sem_of(m.target),
                     m,
-                    score,
+                    score: 0.0,
                     unknown,
                     n_terms,
-                    semantic: sem,
                 });
             }
         }
@@ -609,7 +635,7 @@ impl Engine {
         by_meaning.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(b.0)));
         let lexical: HashSet<Target> = candidates.iter().map(|c| c.target).collect();
         for (&target, &(sem, section, lang)) in by_meaning
-            .into_iter()
+            .iter()
             .filter(|(t, _)| !lexical.contains(t))
             .take(SEMANTIC_CANDIDATES)
         {
@@ -618,32 +644,52 @@ impl Engine {
                 .or_else(|| unknown_by_lang.get(shopper))
                 .copied()
                 .unwrap_or((1.0, 1));
-            let lang_bonus = if lang == shopper {
-                cal.rank_language
-            } else {
-                0.0
-            };
             candidates.push(Candidate {
                 target,
                 lang: lang.to_string(),
                 m: Match {
                     target,
-                    cosine: 0.0,
-                    coverage: 0.0,
-                    union: 0.0,
                     section: if matches!(target, Target::Article(_)) {
                         section
                     } else {
                         None
                     },
+                    cosine: 0.0,
+                    coverage: 0.0,
+                    union: 0.0,
+                    bm25: 0.0,
                 },
-                score: cal.rank_semantic * sem + lang_bonus,
+                score: 0.0,
                 unknown,
                 n_terms,
                 semantic: sem,
             });
         }
+        analysis.nearest = by_meaning.iter().map(|(t, n)| (**t, n.0)).collect();
+        analysis.candidates = candidates;
+        analysis
+    }
+
+    /// Scores and sorts the candidates with the ranking weights, and sets the features of
+    /// the best one.
+    pub fn rank(&self, analysis: &mut Analysis, cal: &Calibration) {
+        let shopper = analysis.language.language().to_string();
+        for c in &mut analysis.candidates {
+            let lang_bonus = if c.lang == shopper {
+                cal.rank_language
+            } else {
+                0.0
+            };
+            let coverage = 0.5 * (c.m.coverage + c.m.union);
+            c.score = cal.rank_cosine * c.m.cosine
+                + (1.0 - cal.rank_cosine) * coverage
+                + cal.rank_bm25 * c.m.bm25
+                + cal.rank_semantic * c.semantic
+                + lang_bonus;
+        }
+        let candidates = &mut analysis.candidates;
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.target.cmp(&b.target)));
+        analysis.features = Features::default();
         if let Some(top) = candidates.first() {
             let top_topic = self.topic(top.target);
             let second = candidates
@@ -651,11 +697,12 @@ impl Engine {
                 .skip(1)
                 .find(|c| self.topic(c.target) != top_topic)
                 .map_or(0.0, |c| c.score);
-            let second_semantic = semantic
+            // `nearest` is sorted best first: the first of another topic is the runner-up.
+            let second_semantic = analysis
+                .nearest
                 .iter()
-                .filter(|(t, _)| self.topic(**t) != top_topic)
-                .map(|(_, s)| s.0)
-                .fold(0.0f32, f32::max);
+                .find(|(t, _)| self.topic(*t) != top_topic)
+                .map_or(0.0, |(_, s)| s.max(0.0));
             analysis.features = Features {
                 score: top.score,
                 margin: top.score - second,
@@ -665,15 +712,13 @@ impl Engine {
                 language: if top.lang == shopper { 1.0 } else { 0.0 },
                 short: 1.0 / top.n_terms as f32,
                 semantic: top.semantic,
-                semantic_margin: if semantic.is_empty() {
+                semantic_margin: if analysis.nearest.is_empty() {
                     0.0
                 } else {
                     top.semantic - second_semantic
                 },
             };
         }
-        analysis.candidates = candidates;
-        analysis
     }
 
     /// What a target is about, across languages: the article path without its locale folder,
@@ -786,14 +831,10 @@ impl Engine {
         };
         let confidence = calibrated(self.calibration(), &a.features);
         reply.confidence = confidence;
-        // Safety first: an intent the shop always wants a person for wins when it is
-        // nearly as good a match as the best candidate.
-        let sensitive = a.candidates.iter().take(5).find(|c| {
-            matches!(c.target, Target::Intent(i) if self.intents[i].escalate)
-                && c.score >= top.score - 0.05
-        });
-        if let (Some(c), true) = (sensitive, confidence >= t.clarify) {
-            if let Target::Intent(i) = c.target {
+        // An intent the shop always wants a person for escalates as soon as it is the best
+        // match and the bot is not lost: "did you mean: fraud?" is no question to ask.
+        if let Target::Intent(i) = top.target {
+            if self.intents[i].escalate && confidence >= t.clarify {
                 return self.reply_with_intent(reply, i);
             }
         }
@@ -877,7 +918,8 @@ impl Engine {
             .expect("article ids passed here come from the knowledge base")
     }
 
-    fn link(&self, article: &Article, anchor: &str) -> Link {
+    /// The link to a section of an article (`shop.article_url`); an empty anchor links the article.
+    pub fn link(&self, article: &Article, anchor: &str) -> Link {
         let url = self
             .settings
             .shop
@@ -970,6 +1012,56 @@ impl Engine {
         reply.text = text;
         reply
     }
+}
+
+/// The analyzed texts of one article.
+struct ArticleTerms {
+    /// Title, each question, and the tags.
+    utterances: Vec<Vec<String>>,
+    /// Each section, heading included.
+    sections: Vec<Vec<String>>,
+}
+
+/// Analyzes articles on all cores; the result is in the articles' order.
+fn analyze_articles(nlu: &Nlu, articles: &[Article]) -> Vec<ArticleTerms> {
+    let one = |a: &Article| {
+        let an = nlu.analyzer(a.locale.language());
+        let mut utterances = vec![an.terms(&a.title)];
+        utterances.extend(a.questions.iter().map(|q| an.terms(q)));
+        if !a.tags.is_empty() {
+            utterances.push(an.terms(&a.tags.join(" ")));
+        }
+        let sections = a
+            .sections
+            .iter()
+            .map(|s| {
+                an.terms(&format!(
+                    "{} {}",
+                    s.heading.as_deref().unwrap_or(""),
+                    s.plain
+                ))
+            })
+            .collect();
+        ArticleTerms {
+            utterances,
+            sections,
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || articles.len() < 64 {
+        return articles.iter().map(one).collect();
+    }
+    let chunk = articles.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = articles
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("analysis does not panic"))
+            .collect()
+    })
 }
 
 /// The quotable answer of an article: the lead of a section, else of the introduction, cut at

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Calibration, Thresholds};
-use crate::engine::{calibrated, Engine, Features, Outcome, Question, Reply, N_FEATURES};
+use crate::engine::{calibrated, Analysis, Engine, Features, Outcome, Question, Reply, N_FEATURES};
 
 /// Errors reading a labelled set: the user's to fix.
 #[derive(Debug, thiserror::Error)]
@@ -127,11 +127,13 @@ fn embeddings(engine: &Engine, set: &[Labelled]) -> Vec<Option<Vec<f32>>> {
 /// Runs every labelled question through the engine.
 pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
     let embedded = embeddings(engine, set);
+    let cal = engine.calibration();
     set.iter()
         .zip(&embedded)
         .map(|(l, e)| {
-            let analysis =
-                engine.analyze_embedded(&Question::new(&l.q), e.as_deref(), engine.calibration());
+            let mut analysis =
+                engine.retrieve_embedded(&Question::new(&l.q), e.as_deref(), cal.unknown_weight);
+            engine.rank(&mut analysis, cal);
             let reply = engine.decide(&analysis);
             let top1 = reply.outcome != Outcome::Escalate && hits(&l.expect, &reply);
             Outcome1 {
@@ -253,7 +255,7 @@ pub fn report(outcomes: &[Outcome1]) -> Report {
     }
 }
 
-/// Fits the calibration on a labelled set: a grid over the two ranking weights (for top-1
+/// Fits the calibration on a labelled set: a grid over the ranking weights (for top-1
 /// accuracy), then a logistic regression of "the best candidate is right" on the features,
 /// and the clarify threshold that escalates the most must-escalate questions while escalating
 /// at most `max_false_escalation` of the answerable ones.
@@ -270,48 +272,77 @@ pub fn fit(
     } else {
         &[0.0]
     };
-    let mut best = (base, -1.0f64);
-    for &rank_semantic in rank_semantics {
-        for rank_cosine in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
-            for rank_language in [0.0, 0.05, 0.1, 0.2] {
-                let cal = Calibration {
-                    rank_cosine,
-                    rank_language,
-                    rank_semantic,
-                    ..base
-                };
-                let right = set
-                    .iter()
-                    .zip(&embedded)
-                    .filter(|(l, _)| matches!(l.expect, Expect::Target(_)))
-                    .filter(|(l, e)| top_is_right(engine, l, e.as_deref(), &cal).1)
-                    .count() as f64;
-                if right > best.1 {
-                    best = (cal, right);
-                }
+    // For each weight of unknown words (which changes retrieval): the ranking weights with the
+    // most right answers, then the logistic model; the best accuracy wins, ties go to the
+    // better-calibrated model (lower log-loss).
+    let mut best: Option<Fitted> = None;
+    for unknown_weight in [1.0, 0.6, 0.3] {
+        // Retrieval does not depend on the ranking weights: once per question, then re-rank.
+        let mut analyses: Vec<Analysis> = set
+            .iter()
+            .zip(&embedded)
+            .map(|(l, e)| {
+                engine.retrieve_embedded(&Question::new(&l.q), e.as_deref(), unknown_weight)
+            })
+            .collect();
+        let grid = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+            .into_iter()
+            .flat_map(|c| [0.0, 0.1, 0.2, 0.4].map(move |b| (c, b)))
+            .flat_map(|(c, b)| [0.0, 0.05, 0.1, 0.2].map(move |l| (c, b, l)))
+            .flat_map(|(c, b, l)| rank_semantics.iter().map(move |&s| (c, b, l, s)));
+        let mut ranked = (base, -1.0f64);
+        for (rank_cosine, rank_bm25, rank_language, rank_semantic) in grid {
+            let cal = Calibration {
+                rank_cosine,
+                rank_bm25,
+                rank_language,
+                rank_semantic,
+                unknown_weight,
+                ..base
+            };
+            let mut right = 0.0;
+            for (l, a) in set.iter().zip(analyses.iter_mut()) {
+                engine.rank(a, &cal);
+                right += top_is_right(engine, l, a) as u8 as f64;
+            }
+            if right > ranked.1 {
+                ranked = (cal, right);
             }
         }
+        let mut cal = ranked.0;
+        let samples: Vec<(Features, f32)> = set
+            .iter()
+            .zip(analyses.iter_mut())
+            .map(|(l, a)| {
+                engine.rank(a, &cal);
+                (a.features, top_is_right(engine, l, a) as u8 as f32)
+            })
+            .collect();
+        let w = logistic(&samples, 3000, 0.5, 0.01);
+        cal.bias = w[0];
+        cal.w_score = w[1];
+        cal.w_margin = w[2];
+        cal.w_cosine = w[3];
+        cal.w_coverage = w[4];
+        cal.w_unknown = w[5];
+        cal.w_language = w[6];
+        cal.w_short = w[7];
+        cal.w_semantic = w[8];
+        cal.w_semantic_margin = w[9];
+        let loss = log_loss(&cal, &samples);
+        let better = best
+            .as_ref()
+            .is_none_or(|b| ranked.1 > b.right || (ranked.1 == b.right && loss < b.loss));
+        if better {
+            best = Some(Fitted {
+                cal,
+                right: ranked.1,
+                loss,
+                samples,
+            });
+        }
     }
-    let mut cal = best.0;
-    let samples: Vec<(Features, f32)> = set
-        .iter()
-        .zip(&embedded)
-        .map(|(l, e)| {
-            let (f, right) = top_is_right(engine, l, e.as_deref(), &cal);
-            (f, right as u8 as f32)
-        })
-        .collect();
-    let w = logistic(&samples, 3000, 0.5, 0.01);
-    cal.bias = w[0];
-    cal.w_score = w[1];
-    cal.w_margin = w[2];
-    cal.w_cosine = w[3];
-    cal.w_coverage = w[4];
-    cal.w_unknown = w[5];
-    cal.w_language = w[6];
-    cal.w_short = w[7];
-    cal.w_semantic = w[8];
-    cal.w_semantic_margin = w[9];
+    let Fitted { cal, samples, .. } = best.expect("the loop runs at least once");
 
     // Pick the clarify threshold on the fitted confidences.
     let answer = engine.thresholds().answer;
@@ -335,18 +366,12 @@ pub fn fit(
     (cal, Thresholds { answer, clarify })
 }
 
-/// The features of a labelled question and whether its best candidate is the expected one.
-fn top_is_right(
-    engine: &Engine,
-    l: &Labelled,
-    embedding: Option<&[f32]>,
-    cal: &Calibration,
-) -> (Features, bool) {
-    let a = engine.analyze_embedded(&Question::new(&l.q), embedding, cal);
+/// Whether the best candidate of an analysis is what a labelled question expects.
+fn top_is_right(engine: &Engine, l: &Labelled, a: &Analysis) -> bool {
     let Expect::Target(t) = &l.expect else {
-        return (a.features, false);
+        return false;
     };
-    let right = a.candidates.first().is_some_and(|c| {
+    a.candidates.first().is_some_and(|c| {
         let (article, intent) = engine.target_ids(c.target);
         let lang = a.language.language();
         let localized = article.map(|id| {
@@ -358,8 +383,28 @@ fn top_is_right(
         localized.is_some_and(|id| id.as_str() == t)
             || article.is_some_and(|id| id.as_str() == t)
             || intent.is_some_and(|i| i.as_str() == t)
-    });
-    (a.features, right)
+    })
+}
+
+/// One candidate fit: the model, its right answers, its log-loss and its training samples.
+struct Fitted {
+    cal: Calibration,
+    right: f64,
+    loss: f64,
+    samples: Vec<(Features, f32)>,
+}
+
+/// Mean negative log-likelihood of the labels under the calibrated confidences.
+fn log_loss(cal: &Calibration, samples: &[(Features, f32)]) -> f64 {
+    let n = samples.len().max(1) as f64;
+    samples
+        .iter()
+        .map(|(f, y)| {
+            let p = (calibrated(cal, f) as f64).clamp(1e-6, 1.0 - 1e-6);
+            -(*y as f64 * p.ln() + (1.0 - *y as f64) * (1.0 - p).ln())
+        })
+        .sum::<f64>()
+        / n
 }
 
 /// Logistic regression by gradient descent with L2 regularization; returns [bias, weights…].

@@ -18,12 +18,15 @@
 pub mod config;
 pub mod diagnostic;
 pub mod engine;
+pub mod escalation;
 pub mod eval;
+pub mod http;
 pub mod intents;
 pub mod kb;
 pub mod locale;
 pub mod messages;
 pub mod nlu;
 pub mod search;
+pub mod store;
 
 pub use engine::{Engine, Outcome, Question, Reply};

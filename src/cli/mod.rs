@@ -1,4 +1,4 @@
-//! The subcommands: ask, search, check, eval, calibrate, chat.
+//! The subcommands: ask, search, check, eval, calibrate, chat, serve.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -38,6 +38,22 @@ enum Command {
     Calibrate(CalibrateArgs),
     /// Chat with the bot in the terminal.
     Chat(Sources),
+    /// Serve the HTTP API, the chat widget and a demo page.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    sources: Sources,
+    /// Address to listen on (default: the config's `http.listen`, else 127.0.0.1:8080).
+    /// Port 0 picks a free port; the log line says which.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Folder for the service's data (conversations). Reserved: conversations are kept in
+    /// memory for now.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
 }
 
 /// Where the shop's content and settings are.
@@ -75,7 +91,8 @@ struct AskArgs {
     #[arg(long)]
     explain: bool,
     /// The question; without it, questions are read from standard input, one per line.
-    question: Vec<String>,
+    #[arg(value_parser = clap::value_parser!(std::ffi::OsString))]
+    question: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -92,8 +109,8 @@ struct SearchArgs {
     #[arg(long)]
     json: bool,
     /// What to search for.
-    #[arg(required = true)]
-    query: Vec<String>,
+    #[arg(required = true, value_parser = clap::value_parser!(std::ffi::OsString))]
+    query: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +155,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(a) => eval_cmd(a),
         Command::Calibrate(a) => calibrate(a),
         Command::Chat(s) => chat(s),
+        Command::Serve(a) => serve(a),
+    }
+}
+
+impl Cli {
+    /// The log level when `CONCIERGE_LOG` is not set: the service logs what it does, the
+    /// other commands only warnings.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Serve(_) => "info",
+            _ => "warn",
+        }
     }
 }
 
@@ -217,7 +246,7 @@ fn ask(a: AskArgs) -> Result<ExitCode> {
     let mut out = stdout.lock();
     let hint = a.locale.clone();
     if !a.question.is_empty() {
-        let q = a.question.join(" ");
+        let q = lossy_join(&a.question);
         let question = Question::new(&q).with_locale_hint(hint);
         if a.explain {
             explain(&engine, &question);
@@ -277,10 +306,20 @@ fn explain(engine: &Engine, question: &Question<'_>) {
     }
 }
 
+/// Words from the command line as one message. Bytes that are not UTF-8 become U+FFFD, as
+/// they do on standard input: a shopper's message is never refused for its encoding.
+fn lossy_join(words: &[std::ffi::OsString]) -> String {
+    words
+        .iter()
+        .map(|w| w.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn search(a: SearchArgs) -> Result<ExitCode> {
     let (engine, diags) = load(&a.sources)?;
     warn_diagnostics(&diags);
-    let q = a.query.join(" ");
+    let q = lossy_join(&a.query);
     let hits = engine.search(&q, a.locale.as_ref(), a.limit);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -524,5 +563,38 @@ fn chat(s: Sources) -> Result<ExitCode> {
         }
         last = Some(reply);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(a: ServeArgs) -> Result<ExitCode> {
+    let mut settings = settings(&a.sources)?;
+    if !settings.knowledge_base.is_dir() {
+        bail!(
+            "the knowledge base folder {} does not exist\n  hint: pass --kb DIR, or run from the folder that holds knowledge-base/",
+            settings.knowledge_base.display()
+        );
+    }
+    if let Some(listen) = a.listen {
+        settings.http.listen = listen;
+    }
+    if let Some(data) = &a.data {
+        std::fs::create_dir_all(data)
+            .with_context(|| format!("creating the data folder {}", data.display()))?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("http")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&settings.http.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.http.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(address = %addr, "listening on http://{addr}");
+        concierge::http::serve(settings, listener, concierge::http::shutdown_signal())
+            .await
+            .context("serving HTTP")
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -412,11 +412,18 @@ fn parse_file(
                 Ok(regex) => patterns.push(Pattern { regex }),
                 Err(e) => {
                     let first = e.to_string();
-                    let reason = first.lines().last().unwrap_or(&first).trim().to_string();
+                    let last = first.lines().last().unwrap_or(&first).trim();
+                    let reason = last.strip_prefix("error: ").unwrap_or(last).to_string();
+                    // In double quotes YAML reads `\\` as `\` and `\"` as `"`, so a pattern
+                    // written there does not occur in the file as parsed.
+                    let quoted = p.replace('\\', "\\\\").replace('"', "\\\"");
                     diags.push(
                         Diagnostic::error(
                             file,
-                            find_line(text, &p, from).or(line),
+                            find_line(text, &p, from)
+                                .or_else(|| find_line(text, &quoted, from))
+                                .or_else(|| find_line(text, "patterns:", from))
+                                .or(line),
                             format!("intent `{id}`: invalid pattern `{p}`: {reason}"),
                         )
                         .with_hint("patterns use Rust regex syntax (no look-around or back-references); escape `(`, `)`, `?` and `.` with `\\` to match them literally"),

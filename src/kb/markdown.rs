@@ -35,12 +35,10 @@ pub fn split_sections(body: &str) -> Vec<Section> {
     let mut in_heading: Option<(usize, String)> = None;
     for (event, range) in Parser::new(body).into_offset_iter() {
         match event {
-            Event::Start(Tag::Heading { level, .. })
-                if matches!(
-                    level,
-                    HeadingLevel::H1 | HeadingLevel::H2 | HeadingLevel::H3
-                ) =>
-            {
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H1 | HeadingLevel::H2 | HeadingLevel::H3,
+                ..
+            }) => {
                 in_heading = Some((range.start, String::new()));
             }
             Event::End(TagEnd::Heading(_)) => {

@@ -159,7 +159,7 @@ impl KnowledgeBase {
                 diagnostics.push(
                     Diagnostic::error(
                         &article.path,
-                        Some(1),
+                        id_line(&article).or(Some(1)),
                         format!(
                             "duplicate article id `{}`: {} has it already",
                             article.id,
@@ -255,6 +255,16 @@ impl KnowledgeBase {
         }
         out
     }
+}
+
+/// The line of the `id:` key in an article's front matter, when it sets one: where an editor
+/// fixes a duplicate id. Read again from the file, as duplicates are rare.
+fn id_line(article: &Article) -> Option<usize> {
+    let text = std::fs::read_to_string(&article.path).ok()?;
+    text.lines()
+        .take(article.body_line.saturating_sub(1))
+        .position(|l| l.starts_with("id:"))
+        .map(|i| i + 1)
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -140,7 +140,13 @@ impl Analyzer {
             .rewrite(words)
             .into_iter()
             .filter(|w| !self.is_stop(w))
-            .map(|w| self.term(&w))
+            .map(|w| {
+                if super::synonyms::is_concept(&w) {
+                    w
+                } else {
+                    self.term(&w)
+                }
+            })
             .collect()
     }
 
@@ -157,9 +163,10 @@ mod tests {
     #[test]
     fn stems_per_language_and_drops_stop_words() {
         let en = Analyzer::for_language("en");
+        // "return" is a concept of the built-in synonyms: its token follows it.
         assert_eq!(
             en.terms("How do I return my shoes?"),
-            vec!["return", "shoe"]
+            vec!["return", "~return", "shoe"]
         );
         let es = Analyzer::for_language("es");
         assert_eq!(
@@ -169,7 +176,7 @@ mod tests {
         let nl = Analyzer::for_language("nl");
         assert_eq!(
             nl.terms("Ik wil mijn bestelling retourneren"),
-            vec!["bestell", "retourner"]
+            vec!["bestell", "~order", "retourner", "~return"]
         );
     }
 

@@ -15,7 +15,7 @@ pub struct Lexicon {
 }
 
 /// Words shorter than this are never corrected: too many neighbours.
-const MIN_CORRECT_LEN: usize = 4;
+const MIN_CORRECT_LEN: usize = 5;
 
 fn deletions(word: &str) -> impl Iterator<Item = String> + '_ {
     word.char_indices().map(move |(i, c)| {
@@ -56,14 +56,6 @@ impl Lexicon {
 
     pub fn contains(&self, folded: &str) -> bool {
         self.freq.contains_key(folded)
-    }
-
-    pub fn len(&self) -> usize {
-        self.freq.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.freq.is_empty()
     }
 
     /// The most frequent known word at edit distance one (insertion, deletion, substitution or

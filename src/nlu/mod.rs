@@ -18,6 +18,7 @@ pub use analyze::Analyzer;
 pub use lang::{LanguageDetector, LanguageGuess};
 pub use lexicon::Lexicon;
 pub use normalize::{fold, normalize, words};
+pub use synonyms::is_concept;
 
 /// The terms of a message in one language, ready for search.
 #[derive(Debug, Clone, Default, PartialEq)]

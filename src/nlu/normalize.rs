@@ -27,6 +27,10 @@ pub fn normalize(text: &str, max_chars: usize) -> String {
             continue;
         }
         if pending_space {
+            // A space only before another character, and only if both fit.
+            if count + 2 > max_chars {
+                break;
+            }
             out.push(' ');
             count += 1;
             pending_space = false;

@@ -8,13 +8,16 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxHashMap;
+
 use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::WhitespaceTokenizer;
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 /// Errors of the index. These are our faults, not the editors'.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,8 @@ enum Kind {
     Utterance,
     /// A section of an article body.
     Section(usize),
+    /// All texts of a target together, for BM25 over the whole target.
+    Whole,
 }
 
 #[derive(Debug)]
@@ -47,6 +52,10 @@ struct Entry {
     lang: String,
     /// Distinct terms.
     terms: Vec<String>,
+    /// The terms as indexed (repetitions kept, for BM25's term frequencies).
+    indexed: String,
+    /// Euclidean norm of the entry's IDF vector, for cosines (set when the index is built).
+    norm: f32,
 }
 
 /// Adds texts, then builds the index.
@@ -66,7 +75,13 @@ impl IndexBuilder {
         self.push(target, Kind::Section(section), lang, terms);
     }
 
+    /// Every text of a target in `lang` together, as analyzed terms with repetitions.
+    pub fn add_whole(&mut self, target: Target, lang: &str, terms: Vec<String>) {
+        self.push(target, Kind::Whole, lang, terms);
+    }
+
     fn push(&mut self, target: Target, kind: Kind, lang: &str, mut terms: Vec<String>) {
+        let indexed = terms.join(" ");
         terms.sort_unstable();
         terms.dedup();
         if terms.is_empty() {
@@ -77,6 +92,8 @@ impl IndexBuilder {
             kind,
             lang: lang.to_string(),
             terms,
+            indexed,
+            norm: 0.0,
         });
     }
 
@@ -96,7 +113,8 @@ impl IndexBuilder {
         for lang in &langs {
             let u = schema.add_text_field(&format!("u_{lang}"), text.clone());
             let s = schema.add_text_field(&format!("s_{lang}"), text.clone());
-            fields.insert(lang.clone(), (u, s));
+            let w = schema.add_text_field(&format!("w_{lang}"), text.clone());
+            fields.insert(lang.clone(), Fields { u, s, w });
         }
         let ord = schema.add_u64_field(ORD, NumericOptions::default().set_fast());
         let index = Index::create_in_ram(schema.build());
@@ -104,18 +122,23 @@ impl IndexBuilder {
             .tokenizers()
             .register("terms", WhitespaceTokenizer::default());
         let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 64_000_000)?;
-        let mut df: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        let mut df: HashMap<String, FxHashMap<String, u32>> = HashMap::new();
         let mut n_docs: HashMap<String, u32> = HashMap::new();
         for (i, e) in self.entries.iter().enumerate() {
-            let (u, s) = fields[&e.lang];
+            let f = fields[&e.lang];
             let field = match e.kind {
-                Kind::Utterance => u,
-                Kind::Section(_) => s,
+                Kind::Utterance => f.u,
+                Kind::Section(_) => f.s,
+                Kind::Whole => f.w,
             };
             let mut doc = TantivyDocument::default();
-            doc.add_text(field, e.terms.join(" "));
+            doc.add_text(field, &e.indexed);
             doc.add_u64(ord, i as u64);
             writer.add_document(doc)?;
+            if e.kind == Kind::Whole {
+                // Document frequencies count the texts, not the per-target aggregates.
+                continue;
+            }
             let lang_df = df.entry(e.lang.clone()).or_default();
             for t in &e.terms {
                 *lang_df.entry(t.clone()).or_default() += 1;
@@ -127,14 +150,40 @@ impl IndexBuilder {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        Ok(LexicalIndex {
-            reader,
+        let searcher = reader.searcher();
+        let ords = searcher
+            .segment_readers()
+            .iter()
+            .map(|seg| seg.fast_fields().u64(ORD))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut index = LexicalIndex {
+            searcher,
+            ords,
             fields,
-            entries: self.entries,
+            entries: Vec::new(),
             df,
             n_docs,
-        })
+        };
+        let mut entries = self.entries;
+        for e in &mut entries {
+            e.norm = e
+                .terms
+                .iter()
+                .map(|t| index.idf(&e.lang, t).powi(2))
+                .sum::<f32>()
+                .sqrt();
+        }
+        index.entries = entries;
+        Ok(index)
     }
+}
+
+/// The fields of one language: utterances, sections, whole targets.
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    u: Field,
+    s: Field,
+    w: Field,
 }
 
 /// How well one target matches a message in one language; every number is in [0, 1].
@@ -147,16 +196,21 @@ pub struct Match {
     pub coverage: f32,
     /// The share of the message's IDF weight found anywhere in the target's texts.
     pub union: f32,
+    /// BM25 of the target's texts together, relative to the best target's (1 for the best).
+    pub bm25: f32,
     /// The section that best covers the message, if a section matched.
     pub section: Option<usize>,
 }
 
 /// The index: see the module docs.
 pub struct LexicalIndex {
-    reader: IndexReader,
-    fields: HashMap<String, (Field, Field)>,
+    /// The index never changes after the build (a reload builds a new one), so one searcher
+    /// and the `ord` column of each segment serve every query.
+    searcher: Searcher,
+    ords: Vec<Column<u64>>,
+    fields: HashMap<String, Fields>,
     entries: Vec<Entry>,
-    df: HashMap<String, HashMap<String, u32>>,
+    df: HashMap<String, FxHashMap<String, u32>>,
     n_docs: HashMap<String, u32>,
 }
 
@@ -216,37 +270,56 @@ impl LexicalIndex {
 
     /// The targets that match analyzed message terms in `lang`, best first by BM25 retrieval,
     /// with their normalized signals. Runs a tantivy search: call it off the async runtime.
-    pub fn matches(&self, lang: &str, terms: &[String]) -> Vec<Match> {
-        let Some(&(u, s)) = self.fields.get(lang) else {
+    ///
+    /// Terms no text contains weigh `unknown_weight` times their IDF in the similarities
+    /// (their absence is a signal of its own, see `unknown_share`).
+    pub fn matches(&self, lang: &str, terms: &[String], unknown_weight: f32) -> Vec<Match> {
+        let Some(&f) = self.fields.get(lang) else {
             return Vec::new();
         };
         let terms = distinct(terms);
         if terms.is_empty() {
             return Vec::new();
         }
-        let weights: HashMap<&str, f32> = terms
+        let weights: FxHashMap<&str, f32> = terms
             .iter()
-            .map(|t| (t.as_str(), self.idf(lang, t)))
+            .map(|t| {
+                let w = self.idf(lang, t);
+                (
+                    t.as_str(),
+                    if self.knows(lang, t) {
+                        w
+                    } else {
+                        unknown_weight * w
+                    },
+                )
+            })
             .collect();
         let q_norm1: f32 = weights.values().sum();
         let q_norm2: f32 = weights.values().map(|w| w * w).sum::<f32>().sqrt();
-        let mut hits: HashSet<usize> = HashSet::new();
-        for field in [u, s] {
-            for ord in self.retrieve(field, &terms) {
-                hits.insert(ord);
+        let mut hits: HashMap<usize, f32> = HashMap::new();
+        for field in [f.u, f.s, f.w] {
+            for (ord, score) in self.retrieve(field, &terms) {
+                hits.insert(ord, score);
             }
         }
+        let best_whole = hits
+            .iter()
+            .filter(|(&o, _)| self.entries[o].kind == Kind::Whole)
+            .map(|(_, &s)| s)
+            .fold(0.0f32, f32::max);
         let mut by_target: HashMap<Target, Match> = HashMap::new();
         let mut section_coverage: HashMap<Target, f32> = HashMap::new();
-        let mut matched: HashMap<Target, HashSet<&str>> = HashMap::new();
-        let mut hits: Vec<usize> = hits.into_iter().collect();
-        hits.sort_unstable();
-        for ord in hits {
+        let mut hits: Vec<(usize, f32)> = hits.into_iter().collect();
+        hits.sort_unstable_by_key(|h| h.0);
+        for (ord, bm25) in hits {
             let e = &self.entries[ord];
             let mut shared1 = 0.0;
             let mut shared2 = 0.0;
-            for t in &e.terms {
-                if let Some(w) = weights.get(t.as_str()) {
+            // Entry terms are sorted: look the few message terms up in them, not the other
+            // way round (a whole article has hundreds of terms).
+            for (t, w) in &weights {
+                if e.terms.binary_search_by(|x| x.as_str().cmp(t)).is_ok() {
                     shared1 += w;
                     shared2 += w * w;
                 }
@@ -257,18 +330,22 @@ impl LexicalIndex {
                 cosine: 0.0,
                 coverage: 0.0,
                 union: 0.0,
+                bm25: 0.0,
                 section: None,
             });
             match e.kind {
                 Kind::Utterance => {
-                    let d_norm2: f32 = e
-                        .terms
-                        .iter()
-                        .map(|t| self.idf(lang, t).powi(2))
-                        .sum::<f32>()
-                        .sqrt();
-                    let cosine = shared2 / (q_norm2 * d_norm2).max(f32::EPSILON);
+                    let cosine = shared2 / (q_norm2 * e.norm).max(f32::EPSILON);
                     m.cosine = m.cosine.max(cosine.min(1.0));
+                }
+                Kind::Whole => {
+                    m.union = coverage.min(1.0);
+                    m.bm25 = if best_whole > 0.0 {
+                        bm25 / best_whole
+                    } else {
+                        0.0
+                    };
+                    continue;
                 }
                 Kind::Section(i) => {
                     let best = section_coverage.entry(e.target).or_insert(-1.0);
@@ -279,17 +356,6 @@ impl LexicalIndex {
                 }
             }
             m.coverage = m.coverage.max(coverage.min(1.0));
-            let seen = matched.entry(e.target).or_default();
-            for t in &e.terms {
-                if weights.contains_key(t.as_str()) {
-                    seen.insert(t.as_str());
-                }
-            }
-        }
-        for (target, seen) in matched {
-            if let Some(m) = by_target.get_mut(&target) {
-                m.union = (seen.iter().map(|t| weights[t]).sum::<f32>() / q_norm1).min(1.0);
-            }
         }
         let mut out: Vec<Match> = by_target.into_values().collect();
         out.sort_by(|a, b| {
@@ -300,7 +366,7 @@ impl LexicalIndex {
         out
     }
 
-    fn retrieve(&self, field: Field, terms: &[String]) -> Vec<usize> {
+    fn retrieve(&self, field: Field, terms: &[String]) -> Vec<(usize, f32)> {
         let clauses: Vec<(Occur, Box<dyn Query>)> = terms
             .iter()
             .map(|t| {
@@ -312,24 +378,21 @@ impl LexicalIndex {
             })
             .collect();
         let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
-        let Ok(top) = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
+        let Ok(top) = self
+            .searcher
+            .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
         else {
             return Vec::new();
         };
-        let mut out = Vec::with_capacity(top.len());
-        for (_score, addr) in top {
-            let seg = searcher.segment_reader(addr.segment_ord);
-            if let Some(ord) = seg
-                .fast_fields()
-                .u64(ORD)
-                .ok()
-                .and_then(|c| c.first(addr.doc_id))
-            {
-                out.push(ord as usize);
-            }
-        }
-        out
+        top.into_iter()
+            .filter_map(|(score, addr)| {
+                let ord = self
+                    .ords
+                    .get(addr.segment_ord as usize)?
+                    .first(addr.doc_id)?;
+                Some((ord as usize, score))
+            })
+            .collect()
     }
 }
 
@@ -345,6 +408,12 @@ fn distinct(terms: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl LexicalIndex {
+        fn matches1(&self, lang: &str, terms: &[String]) -> Vec<Match> {
+            self.matches(lang, terms, 1.0)
+        }
+    }
 
     fn terms(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
@@ -379,10 +448,10 @@ mod tests {
     #[test]
     fn finds_and_scores_targets() {
         let idx = index();
-        let m = idx.matches("en", &terms("return polici"));
+        let m = idx.matches1("en", &terms("return polici"));
         assert_eq!(m[0].target, Target::Article(0));
         assert!((m[0].cosine - 1.0).abs() < 1e-5);
-        let m = idx.matches("en", &terms("ups deliveri"));
+        let m = idx.matches1("en", &terms("ups deliveri"));
         assert_eq!(m[0].target, Target::Article(1));
         assert_eq!(m[0].section, Some(1));
         assert!((m[0].coverage - 1.0).abs() < 1e-5);
@@ -391,12 +460,12 @@ mod tests {
     #[test]
     fn languages_are_separate() {
         let idx = index();
-        assert!(idx.matches("es", &terms("return")).is_empty());
+        assert!(idx.matches1("es", &terms("return")).is_empty());
         assert_eq!(
-            idx.matches("es", &terms("pedid"))[0].target,
+            idx.matches1("es", &terms("pedid"))[0].target,
             Target::Intent(0)
         );
-        assert!(idx.matches("de", &terms("x")).is_empty());
+        assert!(idx.matches1("de", &terms("x")).is_empty());
     }
 
     #[test]
@@ -411,6 +480,6 @@ mod tests {
     #[test]
     fn an_empty_index_answers_nothing() {
         let idx = IndexBuilder::default().build().unwrap();
-        assert!(idx.matches("en", &terms("anything")).is_empty());
+        assert!(idx.matches1("en", &terms("anything")).is_empty());
     }
 }

@@ -80,7 +80,6 @@ fn duplicate_id_names_both_files() {
 }
 
 #[test]
-#[ignore = "src/kb reports a duplicate id at line 1, not at its `id:` line (patch in the test report)"]
 fn duplicate_id_names_the_id_line() {
     fails_at(
         "duplicate-id",
@@ -131,7 +130,6 @@ fn invalid_regex_in_patterns() {
 }
 
 #[test]
-#[ignore = "src/intents reports a double-quoted pattern at its intent's `id:` line (patch in the test report)"]
 fn invalid_double_quoted_regex_names_its_line() {
     // In double quotes YAML unescapes `\\b` to `\b`, so the pattern as parsed does not occur in
     // the file as written.

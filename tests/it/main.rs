@@ -1,8 +1,11 @@
 //! Integration tests: one binary for all of them (`cargo test --test it`).
 
+mod browser;
 mod check;
 mod cli;
 mod datasets;
 mod eval;
 mod exe;
+mod http;
 mod semantic;
+mod server;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# HTTP load benchmark: wrk POSTs /v1/messages to `concierge serve` on the demo shop, over
+# loopback only, for a bounded time, and prints throughput and latency percentiles.
+#   bench/load.sh [SECONDS=10] [CONNECTIONS=8] [THREADS=2]
+# 8 connections keep both cores busy (answers run one per core); more only queue, and add
+# latency and context switches.
+# Targets on a 2-core machine: >= 2,000 req/s with p99 < 50 ms. Output also goes to
+# bench/out/load.txt. Installs wrk (Debian) when missing. Uses the release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+duration="${1:-10}"
+connections="${2:-8}"
+threads="${3:-2}"
+if ! command -v wrk >/dev/null; then
+    sudo=""
+    [[ $(id -u) == 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --release --locked --quiet
+mkdir -p bench/out
+# Other work on the machine takes cores from the server and wrk: say how busy it was.
+load="$(cut -d' ' -f1 /proc/loadavg)"
+out="$(mktemp -d)"
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$out"' EXIT
+
+# The demo shop's config without the per-client rate limit: every request comes from 127.0.0.1.
+{ cat concierge.yaml; printf '\nhttp:\n  rate_limit: {per_minute: 0}\n  reload_interval_ms: 0\n'; } >"$out/concierge.yaml"
+CONCIERGE_LOG=warn,concierge::cli=info "$CONCIERGE_BIN" serve --listen 127.0.0.1:0 \
+    --kb knowledge-base --intents intents --config "$out/concierge.yaml" 2>"$out/server.log" &
+server=$!
+addr=""
+for _ in $(seq 1 200); do
+    addr="$(grep -o 'listening on http://[0-9.:]*' "$out/server.log" | head -1 | sed 's|listening on http://||')" || true
+    [[ -n $addr ]] && curl -fs "http://$addr/readyz" >/dev/null 2>&1 && break
+    sleep 0.05
+done
+[[ -n $addr ]] || { cat "$out/server.log"; echo "the server did not start" >&2; exit 1; }
+case "$addr" in 127.*) ;; *) echo "refusing to load a non-loopback address: $addr" >&2; exit 1 ;; esac
+
+# CPU time the server used (user + system, clock ticks): divided by the requests it says how
+# much of a core one request costs, which does not depend on what else the machine is doing.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+before="$(cpu_ticks)"
+wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s bench/messages.lua "http://$addr" | tee "$out/wrk.txt"
+
+after="$(cpu_ticks)"
+requests="$(awk '/requests in/ {print $1}' "$out/wrk.txt")"
+cpu_us="$(awk -v a="$after" -v b="$before" -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", (a - b) / hz * 1e6 / n}')"
+rps="$(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt")"
+p50="$(awk '$1=="50%" {print $2}' "$out/wrk.txt")"
+p99="$(awk '$1=="99%" {print $2}' "$out/wrk.txt")"
+errors="$(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out/wrk.txt" | grep -o '[0-9]*$' || echo 0)"
+{
+    echo
+    echo "| endpoint | duration | connections | req/s | p50 | p99 | non-2xx | server CPU per request | load average before |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| POST /v1/messages | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
+} | tee bench/out/load.txt

@@ -1,0 +1,292 @@
+//! The HTTP service behind `concierge serve`: the JSON API under `/v1`, health and metrics,
+//! the OpenAPI document and the chat widget.
+//!
+//! Only this module knows the JSON wire shapes (`wire.rs`). Everything that blocks (engine
+//! searches, the store) runs through [`AppState::blocking`]: on tokio's blocking pool, behind
+//! a semaphore with one permit per core, never on an async worker.
+
+mod error;
+mod limit;
+mod live;
+mod metrics;
+mod routes;
+pub mod wire;
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::Semaphore;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::{HttpSettings, Settings};
+use crate::engine::Engine;
+use crate::store::{MemoryStore, Store};
+
+pub use error::{ApiError, ErrorKind};
+pub use live::{fingerprint, Live, LoadResult, Status};
+pub use metrics::Metrics;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    live: Arc<Live>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    limiter: limit::RateLimiter,
+    permits: Semaphore,
+    http: HttpSettings,
+    max_message_chars: usize,
+    shop_name: String,
+    openapi: String,
+}
+
+impl AppState {
+    /// State for serving `live` with the given store.
+    pub fn new(settings: &Settings, live: Arc<Live>, store: Arc<dyn Store>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        AppState {
+            inner: Arc::new(Shared {
+                live,
+                store,
+                metrics: Arc::new(Metrics::default()),
+                limiter: limit::RateLimiter::new(settings.http.rate_limit),
+                permits: Semaphore::new(cores),
+                http: settings.http.clone(),
+                max_message_chars: settings.limits.max_message_chars,
+                shop_name: settings.shop.name.clone(),
+                openapi: routes::openapi_json(),
+            }),
+        }
+    }
+
+    /// State serving an engine that is already loaded, with an in-memory store (tests).
+    pub fn with_engine(settings: &Settings, engine: Arc<Engine>) -> Self {
+        let live = Live::with_engine(settings.clone(), engine);
+        let store = Arc::new(MemoryStore::new(settings.http.max_conversations));
+        AppState::new(settings, live, store)
+    }
+
+    pub fn live(&self) -> &Arc<Live> {
+        &self.inner.live
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Runs blocking work (engine searches, the store) on the blocking pool, at most one job
+    /// per core at a time: more would only queue inside the OS scheduler instead of here.
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// The engine to answer with, or 503 while none is loaded.
+    fn engine(&self) -> Result<Arc<Engine>, ApiError> {
+        self.inner.live.engine().ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::NotReady,
+                "the knowledge base is still loading; try again in a moment",
+            )
+        })
+    }
+
+    /// The address a request comes from, for rate limiting.
+    fn client(&self, req: &Request) -> Option<IpAddr> {
+        if self.inner.http.trust_forwarded_for {
+            let forwarded = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse().ok());
+            if forwarded.is_some() {
+                return forwarded;
+            }
+        }
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    }
+}
+
+/// The whole service: API, health, metrics, OpenAPI document, widget and demo page.
+pub fn router(state: AppState) -> Router {
+    let http = &state.inner.http;
+    let api = Router::new()
+        .route("/v1/messages", post(routes::post_message))
+        .route("/v1/search", get(routes::search))
+        .route("/v1/articles/{*id}", get(routes::article))
+        .route("/v1/feedback", post(routes::post_feedback))
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .route("/admin/status", get(routes::admin_status))
+        .route("/openapi.json", get(routes::openapi))
+        .route("/widget.js", get(routes::widget_js))
+        .route("/", get(routes::demo_page))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(http.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
+    let router = match cors(&http.cors_origins) {
+        Some(cors) => api.layer(cors),
+        None => api,
+    };
+    router.with_state(state)
+}
+
+/// CORS for the shop's own origins; none configured: no CORS headers (same origin only).
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(3600)),
+    )
+}
+
+/// Around every request: the rate limit (API routes), the deadline, metrics and a debug log.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = req.method().clone();
+    let limited = if route.starts_with("/v1/") {
+        state
+            .client(&req)
+            .and_then(|ip| state.inner.limiter.check(ip).err())
+    } else {
+        None
+    };
+    let response = if let Some(secs) = limited {
+        state.inner.metrics.rate_limited();
+        let mut e = ApiError::new(
+            ErrorKind::RateLimited,
+            format!("too many requests; try again in {secs} s"),
+        );
+        e.retry_after = Some(secs);
+        e.into_response()
+    } else {
+        let deadline = Duration::from_millis(state.inner.http.request_timeout_ms);
+        match tokio::time::timeout(deadline, next.run(req)).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::warn!(route = %route, "request timed out");
+                ApiError::new(ErrorKind::Timeout, "the request took too long; try again")
+                    .into_response()
+            }
+        }
+    };
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .inner
+        .metrics
+        .request(&route, method.as_str(), status, took);
+    tracing::debug!(method = %method, route = %route, status, us = took.as_micros() as u64, "request");
+    response
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Loads the content in the background (so that `/healthz` answers at once and `/readyz`
+/// says when the index is ready) and watches it for edits.
+pub async fn serve(
+    settings: Settings,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let live = Live::new(settings.clone());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(settings.http.max_conversations));
+    let state = AppState::new(&settings, live.clone(), store);
+    let metrics = state.metrics().clone();
+    let interval = settings.http.reload_interval_ms;
+    let loader = live.clone();
+    std::thread::Builder::new()
+        .name("kb-loader".into())
+        .spawn(move || {
+            loader.load();
+            if interval > 0 {
+                let on_load = move |r: LoadResult| {
+                    metrics.reload(match r {
+                        LoadResult::Loaded => "loaded",
+                        LoadResult::Refused => "refused",
+                    })
+                };
+                if let Err(e) =
+                    live::spawn_watcher(&loader, Duration::from_millis(interval), on_load)
+                {
+                    tracing::error!(error = %e, "cannot watch the content for edits");
+                }
+            }
+        })?;
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests;

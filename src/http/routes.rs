@@ -1,0 +1,534 @@
+//! The handlers, each documented for the OpenAPI document (`GET /openapi.json`).
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::error::{ApiError, ErrorKind};
+use super::wire::*;
+use super::AppState;
+use crate::engine::Question;
+use crate::kb::ArticleId;
+use crate::locale::Locale;
+use crate::store::{self, Conversation, ConversationId, Customer, Feedback, MessageId, Turn};
+
+const WIDGET_JS: &str = include_str!("assets/widget.js");
+const DEMO_HTML: &str = include_str!("assets/demo.html");
+
+/// The API's description, generated from the handlers and wire types below.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Concierge",
+        description = "The FAQ chatbot of an online shop: send a shopper's message, get an answer, a \"did you mean\" choice or a hand-over to a person."
+    ),
+    paths(
+        post_message,
+        search,
+        article,
+        post_feedback,
+        healthz,
+        readyz,
+        admin_status,
+        metrics
+    ),
+    components(schemas(
+        MessageRequest,
+        CustomerIn,
+        MessageResponse,
+        SuggestionOut,
+        LinkOut,
+        SearchResponse,
+        SearchHitOut,
+        ArticleResponse,
+        SectionOut,
+        TranslationOut,
+        FeedbackRequest,
+        StatusOk,
+        ReadyResponse,
+        ProblemOut,
+        ErrorBody,
+        ErrorDetail
+    ))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document as JSON.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// `Json<T>` whose rejections are API errors (`malformed_json`, `invalid_body`, …).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(r) => Err(r.into()),
+        }
+    }
+}
+
+fn store_error(e: store::Error) -> ApiError {
+    match e {
+        store::Error::UnknownConversation(id) => ApiError::new(
+            ErrorKind::UnknownConversation,
+            format!("no conversation `{id}`: start a new one by leaving out `conversation_id`"),
+        ),
+        store::Error::UnknownMessage { message, .. } => ApiError::new(
+            ErrorKind::UnknownMessage,
+            format!("no message `{message}` in this conversation"),
+        ),
+        store::Error::Backend(_) => ApiError::internal(e),
+    }
+}
+
+fn parse_locale(s: Option<&str>) -> Result<Option<Locale>, ApiError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse::<Locale>().map(Some).map_err(|_| {
+            ApiError::new(
+                ErrorKind::InvalidLocale,
+                format!("`{s}` is not a locale: use an ISO 639-1 code such as `en` or `pt-BR`"),
+            )
+        }),
+    }
+}
+
+fn unknown_conversation(id: &str) -> ApiError {
+    store_error(store::Error::UnknownConversation(
+        ConversationId::parse(id).unwrap_or_else(|| ConversationId::parse("invalid").unwrap()),
+    ))
+}
+
+/// Answers a shopper's message.
+#[utoipa::path(
+    post, path = "/v1/messages", tag = "chat",
+    request_body = MessageRequest,
+    responses(
+        (status = 200, description = "The bot's reply", body = MessageResponse),
+        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 404, description = "`unknown_conversation`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`, `empty_text`, `text_too_long`, `invalid_locale`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+        (status = 503, description = "`not_ready`, `timeout`", body = ErrorBody),
+    )
+)]
+pub async fn post_message(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<MessageRequest>,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let text = req.text;
+    if text.trim().is_empty() {
+        return Err(ApiError::new(ErrorKind::EmptyText, "`text` is empty"));
+    }
+    let max = state.inner.max_message_chars;
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(ApiError::new(
+            ErrorKind::TextTooLong,
+            format!("`text` has {chars} characters; at most {max} are accepted"),
+        ));
+    }
+    let locale = parse_locale(req.locale.as_deref())?;
+    let channel = req.channel.unwrap_or_else(|| "web".into());
+    if channel.is_empty()
+        || channel.len() > 32
+        || !channel
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ApiError::new(
+            ErrorKind::InvalidBody,
+            "`channel` must be 1 to 32 letters, digits, `-` or `_`",
+        ));
+    }
+    let existing = match &req.conversation_id {
+        Some(id) => Some(ConversationId::parse(id).ok_or_else(|| unknown_conversation(id))?),
+        None => None,
+    };
+    let customer = req.customer.map_or_else(Customer::default, |c| Customer {
+        id: c.id,
+        name: c.name,
+        email: c.email,
+    });
+    let engine = state.engine()?;
+    let store = state.inner.store.clone();
+    let (conversation, message, reply) = state
+        .blocking(move || -> Result<_, store::Error> {
+            let conversation = match existing {
+                Some(id) => {
+                    if store.conversation(&id)?.is_none() {
+                        return Err(store::Error::UnknownConversation(id));
+                    }
+                    id
+                }
+                None => {
+                    let id = ConversationId::generate();
+                    store.create_conversation(Conversation {
+                        id: id.clone(),
+                        channel,
+                        customer,
+                        started_ms: store::now_ms(),
+                    })?;
+                    id
+                }
+            };
+            let reply = engine.ask(&Question::new(&text).with_locale_hint(locale));
+            let message = MessageId::generate();
+            store.add_turn(
+                &conversation,
+                Turn {
+                    id: message.clone(),
+                    text,
+                    reply: reply.text.clone(),
+                    outcome: outcome_name(&reply).to_string(),
+                    language: reply.language.clone(),
+                    intent: reply.intent.as_ref().map(|i| i.to_string()),
+                    article: reply.article.as_ref().map(|a| a.to_string()),
+                    confidence: reply.confidence,
+                    at_ms: store::now_ms(),
+                },
+            )?;
+            Ok((conversation, message, reply))
+        })
+        .await?
+        .map_err(store_error)?;
+    let response = MessageResponse::new(conversation.to_string(), message.to_string(), reply);
+    state.inner.metrics.message(
+        &response.outcome,
+        &response.language,
+        response.escalation.as_deref(),
+    );
+    // Never the shopper's text at info level: it may hold personal data.
+    tracing::info!(
+        conversation_id = %conversation,
+        message_id = %message,
+        outcome = %response.outcome,
+        language = %response.language,
+        intent = response.intent.as_deref().unwrap_or("-"),
+        article = response.article.as_deref().unwrap_or("-"),
+        confidence = response.confidence,
+        "message"
+    );
+    Ok(Json(response))
+}
+
+/// The help-center search box.
+#[utoipa::path(
+    get, path = "/v1/search", tag = "help center",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "Articles, best first", body = SearchResponse),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 422, description = "`invalid_locale`", body = ErrorBody),
+    )
+)]
+pub async fn search(
+    State(state): State<AppState>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let Query(params) = params?;
+    let q = params.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError::new(ErrorKind::InvalidQuery, "`q` is required"));
+    }
+    if q.chars().count() > state.inner.max_message_chars {
+        return Err(ApiError::new(ErrorKind::InvalidQuery, "`q` is too long"));
+    }
+    let limit = params.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorKind::InvalidQuery,
+            "`limit` must be between 1 and 50",
+        ));
+    }
+    let locale = parse_locale(params.locale.as_deref())?;
+    let engine = state.engine()?;
+    let results = state
+        .blocking(move || {
+            engine
+                .search(&q, locale.as_ref(), limit)
+                .into_iter()
+                .map(|h| {
+                    let url = engine
+                        .knowledge_base()
+                        .get(&h.article)
+                        .map(|a| engine.link(a, "").url)
+                        .unwrap_or_default();
+                    SearchHitOut::new(h, url)
+                })
+                .collect()
+        })
+        .await?;
+    Ok(Json(SearchResponse { results }))
+}
+
+/// An article rendered to safe HTML, with its metadata.
+#[utoipa::path(
+    get, path = "/v1/articles/{id}", tag = "help center",
+    params(("id" = String, Path, description = "Article id; it contains slashes, e.g. `en/returns/how-to-return`")),
+    responses(
+        (status = 200, description = "The article", body = ArticleResponse),
+        (status = 404, description = "`unknown_article`", body = ErrorBody),
+    )
+)]
+pub async fn article(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ArticleResponse>, ApiError> {
+    let unknown = || ApiError::new(ErrorKind::UnknownArticle, format!("no article `{id}`"));
+    let article_id: ArticleId = id.trim_matches('/').parse().map_err(|_| unknown())?;
+    let engine = state.engine()?;
+    let response = state
+        .blocking(move || {
+            let kb = engine.knowledge_base();
+            let a = kb.get(&article_id)?;
+            let translations = kb
+                .articles()
+                .iter()
+                .filter(|o| {
+                    o.id != a.id && o.id.path_without_locale() == a.id.path_without_locale()
+                })
+                .map(|o| TranslationOut {
+                    locale: o.locale.to_string(),
+                    id: o.id.to_string(),
+                })
+                .collect();
+            Some(ArticleResponse {
+                id: a.id.to_string(),
+                locale: a.locale.to_string(),
+                title: a.title.clone(),
+                tags: a.tags.clone(),
+                url: engine.link(a, "").url,
+                html: render_markdown(&a.body),
+                sections: a
+                    .sections
+                    .iter()
+                    .map(|s| SectionOut {
+                        heading: s.heading.clone(),
+                        anchor: s.anchor.clone(),
+                    })
+                    .collect(),
+                translations,
+            })
+        })
+        .await?
+        .ok_or_else(unknown)?;
+    Ok(Json(response))
+}
+
+/// Markdown to HTML, then sanitized: an editor's (or an attacker's) `<script>`, event handler
+/// or `javascript:` link never reaches a shopper's browser.
+pub fn render_markdown(markdown: &str) -> String {
+    use pulldown_cmark::{html, Options, Parser};
+    let parser = Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    );
+    let mut out = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut out, parser);
+    ammonia::clean(&out)
+}
+
+/// Thumbs up or down on a reply, or a satisfaction rating (CSAT) of the conversation.
+#[utoipa::path(
+    post, path = "/v1/feedback", tag = "chat",
+    request_body = FeedbackRequest,
+    responses(
+        (status = 200, description = "Recorded", body = StatusOk),
+        (status = 404, description = "`unknown_conversation`, `unknown_message`", body = ErrorBody),
+        (status = 422, description = "`invalid_feedback`, `invalid_body`", body = ErrorBody),
+    )
+)]
+pub async fn post_feedback(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<FeedbackRequest>,
+) -> Result<Json<StatusOk>, ApiError> {
+    let conversation = ConversationId::parse(&req.conversation_id)
+        .ok_or_else(|| unknown_conversation(&req.conversation_id))?;
+    let (feedback, kind, rating) = match (req.message_id, req.helpful, req.rating) {
+        (Some(m), Some(helpful), None) => {
+            let message = MessageId::parse(&m).ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::UnknownMessage,
+                    format!("no message `{m}` in this conversation"),
+                )
+            })?;
+            let kind = if helpful { "helpful" } else { "not_helpful" };
+            (Feedback::Helpful { message, helpful }, kind, None)
+        }
+        (None, None, Some(r)) if (1..=5).contains(&r) => {
+            (Feedback::Rating(r as u8), "rating", Some(r as u8))
+        }
+        (None, None, Some(_)) => {
+            return Err(ApiError::new(
+                ErrorKind::InvalidFeedback,
+                "`rating` must be 1 to 5",
+            ))
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorKind::InvalidFeedback,
+                "send either `message_id` and `helpful`, or `rating` (1 to 5)",
+            ))
+        }
+    };
+    let store = state.inner.store.clone();
+    let id = conversation.clone();
+    state
+        .blocking(move || store.add_feedback(&id, feedback))
+        .await?
+        .map_err(store_error)?;
+    state.inner.metrics.feedback(kind, rating);
+    tracing::info!(conversation_id = %conversation, kind, rating, "feedback");
+    Ok(Json(StatusOk {
+        status: "ok".into(),
+    }))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Up", body = StatusOk)))]
+pub async fn healthz() -> Json<StatusOk> {
+    Json(StatusOk {
+        status: "ok".into(),
+    })
+}
+
+fn ready_response(state: &AppState) -> (StatusCode, Json<ReadyResponse>) {
+    let status = state.inner.live.status();
+    let engine = state.inner.live.engine();
+    let ready = engine.is_some();
+    let body = ReadyResponse {
+        ready,
+        reason: status.not_ready.clone(),
+        generation: status.generation,
+        articles: engine.as_ref().map_or(0, |e| e.knowledge_base().len()),
+        intents: engine.as_ref().map_or(0, |e| e.intents().len()),
+        loaded_at_ms: status.loaded_at_ms,
+        problems: status.problems.iter().map(ProblemOut::from).collect(),
+        reload_failed: status.reload_failed,
+    };
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body))
+}
+
+/// An index is loaded and answering (503 with `reason` otherwise). Lists the problems of the
+/// last edit: with errors, the last good version is still served.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = ReadyResponse),
+        (status = 503, description = "Not ready; see `reason`", body = ReadyResponse),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    ready_response(&state)
+}
+
+/// What is served and the problems of the last edit; only from the machine itself.
+#[utoipa::path(get, path = "/admin/status", tag = "operations",
+    responses(
+        (status = 200, description = "Status", body = ReadyResponse),
+        (status = 403, description = "`forbidden`: not from loopback", body = ErrorBody),
+    ))]
+pub async fn admin_status(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+) -> Result<impl IntoResponse, ApiError> {
+    // Without connection info (tests through `oneshot`) there is no remote peer.
+    if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
+        if !addr.ip().is_loopback() {
+            return Err(ApiError::new(
+                ErrorKind::Forbidden,
+                "the admin status is only served to the machine itself",
+            ));
+        }
+    }
+    Ok(ready_response(&state))
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let status = state.inner.live.status();
+    let ready = state.inner.live.engine().is_some();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.inner.metrics.render(ready, status.generation),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.inner.openapi.clone(),
+    )
+        .into_response()
+}
+
+/// `GET /widget.js`: the chat widget.
+pub async fn widget_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        WIDGET_JS,
+    )
+        .into_response()
+}
+
+/// `GET /`: a demo shop page with the widget.
+pub async fn demo_page(State(state): State<AppState>) -> Response {
+    let name = html_escape(&state.inner.shop_name);
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        DEMO_HTML.replace("{{shop_name}}", &name),
+    )
+        .into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(ErrorKind::NotFound, "no such endpoint; see /openapi.json")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorKind::MethodNotAllowed,
+        "this method is not allowed here; see /openapi.json",
+    )
+}

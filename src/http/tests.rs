@@ -1,0 +1,167 @@
+//! Handler tests through `router(state).oneshot(request)`: no socket, the demo shop loaded once.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use super::*;
+
+fn demo_settings() -> Settings {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut s = Settings::from_file(&root.join("concierge.yaml")).expect("demo config");
+    s.http.rate_limit.per_minute = 0;
+    s
+}
+
+fn engine() -> Arc<Engine> {
+    static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| Arc::new(Engine::load(&demo_settings()).expect("demo shop").0))
+        .clone()
+}
+
+fn app() -> Router {
+    router(AppState::with_engine(&demo_settings(), engine()))
+}
+
+async fn call(app: Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = app.oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, v)
+}
+
+fn post(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_message_is_answered_and_the_conversation_continues() {
+    let app = app();
+    let (status, v) = call(
+        app.clone(),
+        post("/v1/messages", r#"{"text": "how do I return my boots?"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["outcome"], "answer");
+    let id = v["conversation_id"].as_str().unwrap();
+    let (status, w) = call(
+        app,
+        post(
+            "/v1/messages",
+            &json!({"conversation_id": id, "text": "thanks"}).to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{w}");
+    assert_eq!(w["conversation_id"], id);
+}
+
+#[tokio::test]
+async fn errors_have_one_shape() {
+    for (body, status, code) in [
+        ("{", StatusCode::BAD_REQUEST, "malformed_json"),
+        (
+            r#"{"text": []}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            r#"{"text": " "}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_text",
+        ),
+        (
+            r#"{"text": "hi", "conversation_id": "c_404"}"#,
+            StatusCode::NOT_FOUND,
+            "unknown_conversation",
+        ),
+    ] {
+        let (s, v) = call(app(), post("/v1/messages", body)).await;
+        assert_eq!(s, status, "{body}: {v}");
+        assert_eq!(v["error"]["code"], code, "{body}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn not_ready_until_the_first_load() {
+    let settings = demo_settings();
+    let live = Live::new(settings.clone());
+    let state = AppState::new(&settings, live, Arc::new(MemoryStore::new(10)));
+    let (s, v) = call(
+        router(state.clone()),
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["ready"], false);
+    assert!(v["reason"].is_string());
+    let (s, v) = call(router(state), post("/v1/messages", r#"{"text": "hi"}"#)).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["error"]["code"], "not_ready");
+}
+
+#[tokio::test]
+async fn articles_are_rendered_to_safe_html() {
+    let (s, v) = call(
+        app(),
+        Request::get("/v1/articles/en/returns/how-to-return")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["html"].as_str().unwrap().contains("<p>"));
+    let html = routes::render_markdown(
+        "Hi <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>\n\n**ok**",
+    );
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("javascript:"), "{html}");
+    assert!(!html.contains("onerror"), "{html}");
+    assert!(html.contains("<strong>ok</strong>"), "{html}");
+}
+
+#[test]
+fn the_openapi_document_lists_every_route() {
+    let doc: Value = serde_json::from_str(&routes::openapi_json()).unwrap();
+    for p in [
+        "/v1/messages",
+        "/v1/search",
+        "/v1/articles/{id}",
+        "/v1/feedback",
+        "/readyz",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_past_its_deadline_is_a_503_timeout() {
+    let mut settings = demo_settings();
+    settings.http.request_timeout_ms = 50;
+    let state = AppState::with_engine(&settings, engine());
+    // Every answering slot is taken: the request waits for one until its deadline.
+    let _all = state
+        .inner
+        .permits
+        .acquire_many(state.inner.permits.available_permits() as u32)
+        .await
+        .unwrap();
+    let (s, v) = call(
+        router(state.clone()),
+        post("/v1/messages", r#"{"text": "hi"}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "timeout");
+}

@@ -1,0 +1,265 @@
+//! The JSON wire shapes of the API: the only place that knows them. Engine and store types are
+//! converted here so that a change inside the engine is not a change of the API.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::diagnostic::Diagnostic;
+use crate::engine::{Reply, SearchHit};
+
+/// `POST /v1/messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRequest {
+    /// Continue this conversation; omit it to start a new one.
+    pub conversation_id: Option<String>,
+    pub customer: Option<CustomerIn>,
+    /// Where the message comes from (default `web`): letters, digits, `-`, `_`.
+    pub channel: Option<String>,
+    /// The page's language (`<html lang>`): a hint, the message decides.
+    #[schema(example = "en")]
+    pub locale: Option<String>,
+    /// What the shopper wrote.
+    #[schema(example = "how do I return my boots?")]
+    pub text: String,
+}
+
+/// The shopper, as the shop knows them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The bot's reply to one message.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MessageResponse {
+    pub conversation_id: String,
+    /// The id to send feedback on this reply with.
+    pub message_id: String,
+    /// `answer`, `clarify` ("did you mean": see `suggestions`) or `escalate` (hand to a person).
+    #[schema(example = "answer")]
+    pub outcome: String,
+    /// ISO 639-1 code of the shopper's language.
+    pub language: String,
+    pub intent: Option<String>,
+    /// The article used, or the best candidate.
+    pub article: Option<String>,
+    /// Roughly the probability that `intent`/`article` is right, in [0, 1].
+    pub confidence: f32,
+    /// What the shopper is shown (plain text).
+    pub text: String,
+    pub suggestions: Vec<SuggestionOut>,
+    pub link: Option<LinkOut>,
+    /// The answer is in the shop's default language because the shopper's has none.
+    pub fallback: bool,
+    /// Why it is handed to a person: `low_confidence` or `intent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<String>,
+}
+
+/// A "did you mean" choice: send its `title` as the next message to pick it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SuggestionOut {
+    pub article: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    pub title: String,
+    pub score: f32,
+}
+
+/// A link to the article an answer comes from.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LinkOut {
+    pub article: String,
+    pub title: String,
+    pub url: String,
+}
+
+impl MessageResponse {
+    pub fn new(conversation_id: String, message_id: String, r: Reply) -> Self {
+        MessageResponse {
+            conversation_id,
+            message_id,
+            outcome: outcome_name(&r).to_string(),
+            language: r.language,
+            intent: r.intent.map(|i| i.to_string()),
+            article: r.article.map(|a| a.to_string()),
+            confidence: r.confidence,
+            text: r.text,
+            suggestions: r
+                .suggestions
+                .into_iter()
+                .map(|s| SuggestionOut {
+                    article: s.article.map(|a| a.to_string()),
+                    intent: s.intent.map(|i| i.to_string()),
+                    title: s.title,
+                    score: s.score,
+                })
+                .collect(),
+            link: r.link.map(|l| LinkOut {
+                article: l.article.to_string(),
+                title: l.title,
+                url: l.url,
+            }),
+            fallback: r.fallback,
+            escalation: r.escalation.map(|e| match e {
+                crate::engine::EscalationReason::LowConfidence => "low_confidence".to_string(),
+                crate::engine::EscalationReason::Intent => "intent".to_string(),
+            }),
+        }
+    }
+}
+
+/// `answer`, `clarify` or `escalate`.
+pub fn outcome_name(r: &Reply) -> &'static str {
+    match r.outcome {
+        crate::engine::Outcome::Answer => "answer",
+        crate::engine::Outcome::Clarify => "clarify",
+        crate::engine::Outcome::Escalate => "escalate",
+    }
+}
+
+/// `GET /v1/search` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// What to search for.
+    pub q: Option<String>,
+    /// Search this language's articles (default: detected from the query).
+    pub locale: Option<String>,
+    /// How many results, 1 to 50 (default 10).
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/search` results, best first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchResponse {
+    pub results: Vec<SearchHitOut>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchHitOut {
+    pub article: String,
+    pub title: String,
+    pub score: f32,
+    /// The start of the best-matching section, plain text.
+    pub snippet: String,
+    pub url: String,
+}
+
+impl SearchHitOut {
+    pub fn new(h: SearchHit, url: String) -> Self {
+        SearchHitOut {
+            article: h.article.to_string(),
+            title: h.title,
+            score: h.score,
+            snippet: h.snippet,
+            url,
+        }
+    }
+}
+
+/// `GET /v1/articles/{id}`: an article rendered to safe HTML.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ArticleResponse {
+    pub id: String,
+    pub locale: String,
+    pub title: String,
+    pub tags: Vec<String>,
+    pub url: String,
+    /// The body as sanitized HTML (no scripts, no event handlers, no styles).
+    pub html: String,
+    pub sections: Vec<SectionOut>,
+    /// The same article in other languages.
+    pub translations: Vec<TranslationOut>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SectionOut {
+    pub heading: Option<String>,
+    pub anchor: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TranslationOut {
+    pub locale: String,
+    pub id: String,
+}
+
+/// `POST /v1/feedback`: thumbs on one reply (`message_id` + `helpful`) or a satisfaction
+/// rating of the conversation (`rating`, 1 to 5).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    pub conversation_id: String,
+    pub message_id: Option<String>,
+    pub helpful: Option<bool>,
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: Option<i64>,
+}
+
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatusOk {
+    pub status: String,
+}
+
+/// `GET /readyz` and `GET /admin/status`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReadyResponse {
+    /// An index is loaded and answering.
+    pub ready: bool,
+    /// Why not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Counts the versions of the content served so far (1 after the first load).
+    pub generation: u64,
+    pub articles: usize,
+    pub intents: usize,
+    /// Unix milliseconds of the version served.
+    pub loaded_at_ms: Option<u64>,
+    /// Problems of the last load attempt. With errors, the previous version is still served.
+    pub problems: Vec<ProblemOut>,
+    /// The last edit was refused because of errors; `generation` is still served.
+    pub reload_failed: bool,
+}
+
+/// A problem in what editors wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProblemOut {
+    /// `error` or `warning`.
+    pub severity: String,
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl From<&Diagnostic> for ProblemOut {
+    fn from(d: &Diagnostic) -> Self {
+        ProblemOut {
+            severity: if d.is_error() { "error" } else { "warning" }.to_string(),
+            file: d.file.display().to_string(),
+            line: d.line,
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+        }
+    }
+}
+
+/// Every error body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code, e.g. `text_too_long`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}

@@ -1,0 +1,55 @@
+//! The chat widget in real headless Chromium (`tests/browser/widget.test.mjs`, Playwright),
+//! against a real server. Needs what `scripts/setup-browser` installs: without it the test is
+//! skipped locally and fails in CI (`CI` set).
+
+use std::process::Command;
+
+use crate::exe;
+use crate::server::{config, Server};
+
+fn missing() -> Option<String> {
+    let node = Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|o| o.status.success()) {
+        return Some("node".into());
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        return Some(chromium);
+    }
+    if !exe::path("tests/browser/node_modules/playwright-core").is_dir() {
+        return Some("tests/browser/node_modules (npm ci)".into());
+    }
+    None
+}
+
+#[test]
+fn widget_works_in_headless_chromium() {
+    if let Some(what) = missing() {
+        let msg = format!("browser test needs {what}: run scripts/setup-browser");
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = exe::demo_shop();
+    args.extend(["--config".into(), config(dir.path(), "").into()]);
+    let server = Server::start(args);
+    server.wait_ready();
+    let shots = exe::path("target/browser");
+    let mut cmd = Command::new("node");
+    cmd.arg(exe::path("tests/browser/widget.test.mjs"))
+        .arg(format!("http://{}/", server.addr))
+        .arg(&shots)
+        .current_dir(exe::root());
+    let out = exe::run(&mut cmd, b"");
+    eprintln!("{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "the browser test failed:\n{}\n{}\n--- server log\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
+    assert!(shots.join("widget-360.png").is_file());
+}

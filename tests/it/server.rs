@@ -1,0 +1,265 @@
+//! A real `concierge serve` on a free loopback port, and a tiny HTTP/1.1 client that can send
+//! anything (malformed JSON, wrong content types, huge bodies) the way a broken client would.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::exe;
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    log: Arc<Mutex<String>>,
+    /// How long from spawning to the "listening" line.
+    pub started_in: Duration,
+}
+
+/// A config for tests: the demo shop's, with the rate limit off (tests send many requests
+/// from one address) unless `extra` sets an `http:` section itself.
+pub fn config(dir: &Path, http: &str) -> OsString {
+    let demo = std::fs::read_to_string(exe::path("concierge.yaml")).expect("demo config");
+    let http = if http.is_empty() {
+        "http:\n  rate_limit: {per_minute: 0}\n".to_string()
+    } else {
+        http.to_string()
+    };
+    let file = dir.join("concierge.yaml");
+    std::fs::write(&file, format!("{demo}\n{http}")).expect("writing the test config");
+    file.into_os_string()
+}
+
+impl Server {
+    /// Starts `concierge serve --listen 127.0.0.1:0 ARGS…` and waits until it listens.
+    pub fn start<I, S>(args: I) -> Server
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let mut argv: Vec<OsString> = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into()];
+        argv.extend(args.into_iter().map(Into::into));
+        let started = Instant::now();
+        let mut child = exe::concierge(&argv)
+            .env("CONCIERGE_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the concierge binary starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().expect("piped stderr");
+        let sink = log.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "the server did not say where it listens:\n{}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        Server {
+            child,
+            addr,
+            log,
+            started_in: started.elapsed(),
+        }
+    }
+
+    /// Waits until `/readyz` answers 200; returns how long that took.
+    pub fn wait_ready(&self) -> Duration {
+        let started = Instant::now();
+        loop {
+            if self.get("/readyz").status == 200 {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "not ready after a minute:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(ok.success());
+        let status = exe::wait(&mut self.child, Duration::from_secs(30));
+        thread::sleep(Duration::from_millis(50));
+        (status, self.log())
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[], b"")
+    }
+
+    pub fn post_json(&self, path: &str, body: &str) -> Response {
+        self.request(
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+    }
+
+    /// One request on a new connection.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        request(&self.addr, method, path, headers, body)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+
+    /// Asserts the status and, for errors, the `{"error": {"code", "message"}}` shape.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        let v = self.json();
+        if status >= 400 {
+            assert!(
+                v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+                "error body shape: {}",
+                self.body
+            );
+        }
+        v
+    }
+
+    /// Asserts a 4xx with this error code.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        let v = self.expect(status);
+        assert_eq!(v["error"]["code"], code, "body: {}", self.body);
+    }
+}
+
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut s = TcpStream::connect(addr).expect("connecting to the server");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    // The server may answer (413) before reading a large body and close: that is fine.
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16)
+                .unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 2 + size + 2..];
+        }
+        body = out;
+    }
+    Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
