@@ -6,5 +6,6 @@ mod cli;
 mod datasets;
 mod eval;
 mod exe;
+mod forget;
 mod http;
 mod server;
