@@ -144,6 +144,18 @@ pub fn a_customer_is_recognised_across_channels(store: &dyn Store) {
     let c = store.conversation(&web).unwrap().unwrap();
     assert_eq!(c.customer.email.as_deref(), Some("ana@example.com"));
 
+    // A customer without an id is remembered with their conversation only.
+    let anonymous = Customer {
+        id: None,
+        name: Some("Cy".into()),
+        email: Some("cy@example.com".into()),
+    };
+    let anon = start(store, "web", anonymous.clone(), 3_500);
+    assert_eq!(
+        store.conversation(&anon).unwrap().unwrap().customer,
+        anonymous
+    );
+
     let history = store.customer_history("cu-1", &email, 10).unwrap();
     let ids: Vec<&ConversationId> = history.iter().map(|(c, _)| &c.id).collect();
     assert_eq!(ids, [&api, &web], "newest first, not the current one");

@@ -53,8 +53,8 @@ impl Inner {
     fn header(&self, entry: &Entry) -> Conversation {
         let mut c = entry.conversation.clone();
         if let Some(known) = c.customer.id.as_ref().and_then(|id| self.customers.get(id)) {
-            c.customer.name = known.name.clone();
-            c.customer.email = known.email.clone();
+            c.customer.name = known.name.clone().or(c.customer.name);
+            c.customer.email = known.email.clone().or(c.customer.email);
         }
         c
     }
@@ -89,7 +89,7 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn create_conversation(&self, mut conversation: Conversation) -> Result<()> {
+    fn create_conversation(&self, conversation: Conversation) -> Result<()> {
         let mut inner = self.lock();
         while inner.by_id.len() >= self.capacity {
             match inner.order.pop_front() {
@@ -113,9 +113,6 @@ impl Store for MemoryStore {
                 known.email = email.clone();
             }
             known.updated_ms = known.updated_ms.max(conversation.started_ms);
-            // The conversation keeps only the id; the name and email live with the customer.
-            conversation.customer.name = None;
-            conversation.customer.email = None;
         }
         inner.order.push_back(conversation.id.clone());
         inner.by_id.insert(

@@ -241,7 +241,10 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
 }
 
-const CONVERSATION_COLUMNS: &str = "c.id, c.channel, c.customer_id, cu.name, cu.email, \
+/// The customer's record (the latest name and email given in any conversation) wins over
+/// what was given with this one.
+const CONVERSATION_COLUMNS: &str = "c.id, c.channel, c.customer_id, \
+     COALESCE(cu.name, c.customer_name), COALESCE(cu.email, c.customer_email), \
      c.started_ms, c.last_ms, c.handoff \
      FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id";
 
@@ -411,12 +414,15 @@ impl Store for SqliteStore {
                 )?;
             }
             tx.execute(
-                "INSERT INTO conversations (id, channel, customer_id, started_ms, last_ms, handoff) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO conversations (id, channel, customer_id, customer_name, \
+                   customer_email, started_ms, last_ms, handoff) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     c.id.as_str(),
                     c.channel,
                     c.customer.id,
+                    c.customer.name,
+                    c.customer.email,
                     ms(c.started_ms),
                     ms(c.last_ms.max(c.started_ms)),
                     handoff

@@ -16,6 +16,9 @@ CREATE TABLE conversations (
     id          TEXT PRIMARY KEY,
     channel     TEXT NOT NULL,
     customer_id TEXT REFERENCES customers (id),
+    -- As given with this conversation: the only record of a customer without an id.
+    customer_name  TEXT,
+    customer_email TEXT,
     started_ms  BIGINT NOT NULL,
     last_ms     BIGINT NOT NULL,
     -- escalation::Handoff as JSON.
