@@ -48,7 +48,7 @@ static PASSWORD_CUE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?xi)
         (?:
             \b(?:password|passwd|passcode|pass\ word|contraseña|contrasena|clave|senha|palavra-passe|wachtwoord)
-            \s*(?:[:=]|\b(?:is|was|es|era|é|eh|was)\b\s*:?)\s*
+            \s*(?:[:=]|\b(?:is|was|es|era|é|eh)\b\s*:?)\s*
           | \b(?:pw|pwd|ww)\b\s*(?:[:=]|\b(?:is|es|é)\b)?\s*
         )
         (\S+)",

@@ -123,3 +123,29 @@ fn serve_refuses_a_data_folder_it_cannot_use() {
     assert!(out.stderr.contains("a-file"), "{}", out.stderr);
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
 }
+
+/// `Server` is killed with SIGKILL when dropped: no shutdown, no checkpoint, the WAL left as
+/// it is. What was answered is in the database all the same.
+#[test]
+fn turns_survive_serve_being_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut args = exe::demo_shop();
+    args.extend([
+        "--config".into(),
+        config(dir.path(), "").into(),
+        "--data".into(),
+        data.clone(),
+    ]);
+    let server = Server::start(args);
+    server.wait_ready();
+    for text in ["hello", "where is my parcel?", "can I return boots?"] {
+        let body = json!({"text": text, "customer": {"id": "cu-kill", "name": "Kim"}});
+        server
+            .post_json("/v1/messages", &body.to_string())
+            .expect(200);
+    }
+    drop(server);
+    let db = data.join("concierge.sqlite3");
+    assert_eq!(rows_about(&db, "cu-kill"), (1, 3, 3));
+}
