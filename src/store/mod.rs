@@ -295,7 +295,9 @@ pub trait Store: Outbox {
     /// Records a turn, in one transaction: the turn (masked), the conversation's new hand-over
     /// state when `handoff` is given, and the ticket, as pending and due now, when `ticket`
     /// is given. A transaction with a ticket is durable even on power loss before this
-    /// returns. When any part fails nothing is written.
+    /// returns. When any part fails nothing is written: an unknown conversation is
+    /// [`Error::UnknownConversation`], a ticket id already in the outbox
+    /// [`Error::DuplicateTicket`].
     fn record_turn(
         &self,
         conversation: &ConversationId,
