@@ -26,6 +26,7 @@ pub mod kb;
 pub mod locale;
 pub mod messages;
 pub mod nlu;
+pub mod pii;
 pub mod search;
 pub mod store;
 

@@ -1,8 +1,10 @@
-//! The subcommands: ask, search, check, eval, calibrate, chat, serve.
+//! The subcommands: ask, search, check, eval, calibrate, chat, serve, forget.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -12,6 +14,10 @@ use concierge::diagnostic::Diagnostic;
 use concierge::engine::{Engine, Outcome, Question, Reply};
 use concierge::eval;
 use concierge::locale::Locale;
+use concierge::store::{self, SqliteStore, StorageSettings, Store};
+
+/// How often `serve` purges what is past retention.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +46,8 @@ enum Command {
     Chat(Sources),
     /// Serve the HTTP API, the chat widget and a demo page.
     Serve(ServeArgs),
+    /// Delete everything stored about a customer: conversations, messages, feedback, tickets.
+    Forget(ForgetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,10 +58,23 @@ struct ServeArgs {
     /// Port 0 picks a free port; the log line says which.
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Folder for the service's data (conversations). Reserved: conversations are kept in
-    /// memory for now.
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    /// Folder for the service's data: the database of conversations and tickets,
+    /// `DIR/concierge.sqlite3` (created if missing).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA)]
+    data: PathBuf,
+}
+
+/// Where `serve` keeps its database unless told otherwise.
+const DEFAULT_DATA: &str = "./data";
+
+#[derive(Debug, Args)]
+struct ForgetArgs {
+    /// The customer's id, as the shop sends it in `customer.id`.
+    #[arg(long, value_name = "ID")]
+    customer: String,
+    /// The data folder `serve` uses.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA)]
+    data: PathBuf,
 }
 
 /// Where the shop's content and settings are.
@@ -156,6 +177,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Calibrate(a) => calibrate(a),
         Command::Chat(s) => chat(s),
         Command::Serve(a) => serve(a),
+        Command::Forget(a) => forget(a),
     }
 }
 
@@ -577,10 +599,13 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     if let Some(listen) = a.listen {
         settings.http.listen = listen;
     }
-    if let Some(data) = &a.data {
-        std::fs::create_dir_all(data)
-            .with_context(|| format!("creating the data folder {}", data.display()))?;
-    }
+    // Opened before anything listens: a database that cannot be opened stops the service
+    // with the path in the message, instead of failing the first shopper.
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&a.data)?);
+    tracing::info!(path = %a.data.join(store::FILE_NAME).display(), "conversations are kept in the database");
+    // Retention runs at start and then hourly (the default `storage:` settings).
+    store::spawn_retention(store.clone(), StorageSettings::default(), RETENTION_EVERY)
+        .context("starting the retention thread")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("http")
@@ -592,9 +617,46 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("listening on {}", settings.http.listen))?;
         let addr = listener.local_addr()?;
         tracing::info!(address = %addr, "listening on http://{addr}");
-        concierge::http::serve(settings, listener, concierge::http::shutdown_signal())
-            .await
-            .context("serving HTTP")
+        concierge::http::serve(
+            settings,
+            store,
+            listener,
+            concierge::http::shutdown_signal(),
+        )
+        .await
+        .context("serving HTTP")
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn forget(a: ForgetArgs) -> Result<ExitCode> {
+    let path = a.data.join(store::FILE_NAME);
+    if !path.is_file() {
+        bail!(
+            "there is no database at {}\n  hint: pass the --data DIR that `concierge serve` uses",
+            path.display()
+        );
+    }
+    let store = SqliteStore::open(&path)?;
+    let report = store
+        .forget_customer(&a.customer)
+        .with_context(|| format!("forgetting customer `{}`", a.customer))?;
+    if report.is_empty() {
+        println!(
+            "nothing found about customer `{}` in {}",
+            a.customer,
+            path.display()
+        );
+    } else {
+        println!(
+            "forgot customer `{}`: {} customer record, {} conversation(s), {} message(s), {} feedback, {} ticket(s)",
+            a.customer,
+            report.customers,
+            report.conversations,
+            report.messages,
+            report.feedback,
+            report.tickets
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

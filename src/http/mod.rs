@@ -227,16 +227,16 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     response
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
-/// Loads the content in the background (so that `/healthz` answers at once and `/readyz`
-/// says when the index is ready) and watches it for edits.
+/// Serves until `shutdown` resolves, then lets in-flight requests finish, keeping
+/// conversations in `store`. Loads the content in the background (so that `/healthz` answers
+/// at once and `/readyz` says when the index is ready) and watches it for edits.
 pub async fn serve(
     settings: Settings,
+    store: Arc<dyn Store>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let live = Live::new(settings.clone());
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(settings.http.max_conversations));
     let state = AppState::new(&settings, live.clone(), store);
     let metrics = state.metrics().clone();
     let interval = settings.http.reload_interval_ms;

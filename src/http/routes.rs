@@ -93,7 +93,10 @@ fn store_error(e: store::Error) -> ApiError {
             ErrorKind::UnknownMessage,
             format!("no message `{message}` in this conversation"),
         ),
-        store::Error::Backend(_) => ApiError::internal(e),
+        store::Error::Backend(_)
+        | store::Error::DuplicateTicket(_)
+        | store::Error::Open { .. }
+        | store::Error::SchemaTooNew { .. } => ApiError::internal(e),
     }
 }
 
@@ -181,18 +184,18 @@ pub async fn post_message(
                 }
                 None => {
                     let id = ConversationId::generate();
-                    store.create_conversation(Conversation {
-                        id: id.clone(),
+                    store.create_conversation(Conversation::new(
+                        id.clone(),
                         channel,
                         customer,
-                        started_ms: store::now_ms(),
-                    })?;
+                        store::now_ms(),
+                    ))?;
                     id
                 }
             };
             let reply = engine.ask(&Question::new(&text).with_locale_hint(locale));
             let message = MessageId::generate();
-            store.add_turn(
+            store.record_turn(
                 &conversation,
                 Turn {
                     id: message.clone(),
@@ -205,6 +208,8 @@ pub async fn post_message(
                     confidence: reply.confidence,
                     at_ms: store::now_ms(),
                 },
+                None,
+                None,
             )?;
             Ok((conversation, message, reply))
         })

@@ -1,10 +1,18 @@
 //! The in-memory store: conversations live as long as the process, up to a fixed number
 //! (the oldest are forgotten first), so a flood of new conversations cannot exhaust memory.
+//! Tickets in the outbox are never forgotten that way: only delivery, `forget` and retention
+//! remove them. For unit tests and trying things out; `serve` uses [`super::SqliteStore`].
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use super::{Conversation, ConversationId, Error, Feedback, Result, Store, Turn};
+use super::{
+    masked_ticket, masked_turn, now_ms, Conversation, ConversationId, Customer, Error, Feedback,
+    ForgetReport, PurgeReport, Result, Store, Turn,
+};
+use crate::escalation::{
+    DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
+};
 
 /// Turns kept per conversation; older ones are dropped.
 const MAX_TURNS: usize = 500;
@@ -16,11 +24,45 @@ struct Entry {
     feedback: Vec<Feedback>,
 }
 
+#[derive(Debug)]
+struct Ticketed {
+    entry: OutboxEntry,
+    customer_id: Option<String>,
+    /// Unix milliseconds of the last change of state, for retention.
+    updated_ms: u64,
+}
+
+#[derive(Debug)]
+struct KnownCustomer {
+    name: Option<String>,
+    email: Option<String>,
+    updated_ms: u64,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     by_id: HashMap<ConversationId, Entry>,
     /// Creation order, for forgetting the oldest.
     order: VecDeque<ConversationId>,
+    customers: HashMap<String, KnownCustomer>,
+    outbox: HashMap<EscalationId, Ticketed>,
+}
+
+impl Inner {
+    /// The conversation with its customer's latest name and email.
+    fn header(&self, entry: &Entry) -> Conversation {
+        let mut c = entry.conversation.clone();
+        if let Some(known) = c.customer.id.as_ref().and_then(|id| self.customers.get(id)) {
+            c.customer.name = known.name.clone().or(c.customer.name);
+            c.customer.email = known.email.clone().or(c.customer.email);
+        }
+        c
+    }
+
+    fn remove_conversation(&mut self, id: &ConversationId) -> Option<Entry> {
+        self.order.retain(|x| x != id);
+        self.by_id.remove(id)
+    }
 }
 
 /// Conversations in a `Mutex<HashMap>`, bounded.
@@ -57,6 +99,21 @@ impl Store for MemoryStore {
                 None => break,
             }
         }
+        if let Some(id) = conversation.customer.id.clone() {
+            let Customer { name, email, .. } = &conversation.customer;
+            let known = inner.customers.entry(id).or_insert(KnownCustomer {
+                name: None,
+                email: None,
+                updated_ms: conversation.started_ms,
+            });
+            if name.is_some() {
+                known.name = name.clone();
+            }
+            if email.is_some() {
+                known.email = email.clone();
+            }
+            known.updated_ms = known.updated_ms.max(conversation.started_ms);
+        }
         inner.order.push_back(conversation.id.clone());
         inner.by_id.insert(
             conversation.id.clone(),
@@ -70,11 +127,34 @@ impl Store for MemoryStore {
     }
 
     fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>> {
-        Ok(self.lock().by_id.get(id).map(|e| e.conversation.clone()))
+        let inner = self.lock();
+        Ok(inner.by_id.get(id).map(|e| inner.header(e)))
     }
 
-    fn add_turn(&self, conversation: &ConversationId, turn: Turn) -> Result<()> {
+    fn record_turn(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+    ) -> Result<()> {
         let mut inner = self.lock();
+        // Check everything before changing anything: the turn and the ticket go in together.
+        let customer_id = inner
+            .by_id
+            .get(conversation)
+            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?
+            .conversation
+            .customer
+            .id
+            .clone();
+        if let Some(t) = ticket {
+            if inner.outbox.contains_key(&t.id) {
+                return Err(Error::DuplicateTicket(t.id.clone()));
+            }
+        }
+        let turn = masked_turn(turn);
+        let at = turn.at_ms;
         let entry = inner
             .by_id
             .get_mut(conversation)
@@ -83,6 +163,29 @@ impl Store for MemoryStore {
             entry.turns.pop_front();
         }
         entry.turns.push_back(turn);
+        entry.conversation.last_ms = entry.conversation.last_ms.max(at);
+        if let Some(h) = handoff {
+            entry.conversation.handoff = h.clone();
+        }
+        if let Some(t) = ticket {
+            let now = now_ms();
+            inner.outbox.insert(
+                t.id.clone(),
+                Ticketed {
+                    entry: OutboxEntry {
+                        ticket: masked_ticket(t),
+                        state: DeliveryState::Pending,
+                        attempts: 0,
+                        next_attempt_ms: now,
+                        last_error: None,
+                        created_ms: now,
+                        delivered_ms: None,
+                    },
+                    customer_id,
+                    updated_ms: now,
+                },
+            );
+        }
         Ok(())
     }
 
@@ -121,20 +224,213 @@ impl Store for MemoryStore {
             .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
         Ok(entry.feedback.clone())
     }
+
+    fn customer_history(
+        &self,
+        customer_id: &str,
+        except: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<(Conversation, Vec<Turn>)>> {
+        let inner = self.lock();
+        let mut found: Vec<(Conversation, Vec<Turn>)> = inner
+            .by_id
+            .values()
+            .filter(|e| {
+                &e.conversation.id != except
+                    && e.conversation.customer.id.as_deref() == Some(customer_id)
+            })
+            .map(|e| (inner.header(e), e.turns.iter().cloned().collect()))
+            .collect();
+        found.sort_by(|a, b| {
+            (b.0.last_ms, b.0.started_ms, &b.0.id).cmp(&(a.0.last_ms, a.0.started_ms, &a.0.id))
+        });
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    fn forget_customer(&self, customer_id: &str) -> Result<ForgetReport> {
+        let mut inner = self.lock();
+        let mut report = ForgetReport::default();
+        let ids: Vec<ConversationId> = inner
+            .by_id
+            .values()
+            .filter(|e| e.conversation.customer.id.as_deref() == Some(customer_id))
+            .map(|e| e.conversation.id.clone())
+            .collect();
+        for id in &ids {
+            if let Some(e) = inner.remove_conversation(id) {
+                report.conversations += 1;
+                report.messages += e.turns.len();
+                report.feedback += e.feedback.len();
+            }
+        }
+        let before = inner.outbox.len();
+        inner.outbox.retain(|_, t| {
+            t.customer_id.as_deref() != Some(customer_id)
+                && !ids
+                    .iter()
+                    .any(|c| c.as_str() == t.entry.ticket.conversation_id)
+        });
+        report.tickets = before - inner.outbox.len();
+        report.customers = usize::from(inner.customers.remove(customer_id).is_some());
+        Ok(report)
+    }
+
+    fn purge_before(&self, cutoff_ms: u64) -> Result<PurgeReport> {
+        let mut inner = self.lock();
+        let mut report = PurgeReport::default();
+        let old: Vec<ConversationId> = inner
+            .by_id
+            .values()
+            .filter(|e| e.conversation.last_ms < cutoff_ms)
+            .map(|e| e.conversation.id.clone())
+            .collect();
+        for id in &old {
+            if let Some(e) = inner.remove_conversation(id) {
+                report.conversations += 1;
+                report.messages += e.turns.len();
+                report.feedback += e.feedback.len();
+            }
+        }
+        let before = inner.outbox.len();
+        inner
+            .outbox
+            .retain(|_, t| t.entry.state == DeliveryState::Pending || t.updated_ms >= cutoff_ms);
+        report.tickets = before - inner.outbox.len();
+        let Inner {
+            by_id,
+            customers,
+            outbox,
+            ..
+        } = &mut *inner;
+        let before = customers.len();
+        customers.retain(|id, c| {
+            c.updated_ms >= cutoff_ms
+                || by_id
+                    .values()
+                    .any(|e| e.conversation.customer.id.as_deref() == Some(id))
+                || outbox
+                    .values()
+                    .any(|t| t.customer_id.as_deref() == Some(id))
+        });
+        report.customers = before - customers.len();
+        Ok(report)
+    }
+}
+
+fn unknown(id: &EscalationId) -> OutboxError {
+    OutboxError::UnknownTicket(id.clone())
+}
+
+impl Outbox for MemoryStore {
+    fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let inner = self.lock();
+        let mut due: Vec<&OutboxEntry> = inner
+            .outbox
+            .values()
+            .map(|t| &t.entry)
+            .filter(|e| e.state == DeliveryState::Pending && e.next_attempt_ms <= now_ms)
+            .collect();
+        due.sort_by(|a, b| (a.created_ms, &a.ticket.id).cmp(&(b.created_ms, &b.ticket.id)));
+        Ok(due.into_iter().take(limit).cloned().collect())
+    }
+
+    fn next_due_ms(&self) -> Result<Option<u64>, OutboxError> {
+        let inner = self.lock();
+        Ok(inner
+            .outbox
+            .values()
+            .filter(|t| t.entry.state == DeliveryState::Pending)
+            .map(|t| t.entry.next_attempt_ms)
+            .min())
+    }
+
+    fn mark_delivered(&self, id: &EscalationId, now_ms: u64) -> Result<(), OutboxError> {
+        let mut inner = self.lock();
+        let t = inner.outbox.get_mut(id).ok_or_else(|| unknown(id))?;
+        if t.entry.state != DeliveryState::Delivered {
+            t.entry.state = DeliveryState::Delivered;
+            t.entry.attempts += 1;
+            t.entry.delivered_ms = Some(now_ms);
+            t.updated_ms = now_ms;
+        }
+        Ok(())
+    }
+
+    fn mark_failed(
+        &self,
+        id: &EscalationId,
+        attempts: u32,
+        next_attempt_ms: u64,
+        error: &str,
+    ) -> Result<(), OutboxError> {
+        let mut inner = self.lock();
+        let t = inner.outbox.get_mut(id).ok_or_else(|| unknown(id))?;
+        // Only forward: a delivered ticket stays delivered.
+        if t.entry.state != DeliveryState::Delivered {
+            t.entry.state = DeliveryState::Pending;
+            t.entry.attempts = attempts;
+            t.entry.next_attempt_ms = next_attempt_ms;
+            t.entry.last_error = Some(error.to_string());
+            t.updated_ms = now_ms();
+        }
+        Ok(())
+    }
+
+    fn mark_dead(&self, id: &EscalationId, attempts: u32, error: &str) -> Result<(), OutboxError> {
+        let mut inner = self.lock();
+        let t = inner.outbox.get_mut(id).ok_or_else(|| unknown(id))?;
+        if t.entry.state != DeliveryState::Delivered {
+            t.entry.state = DeliveryState::Dead;
+            t.entry.attempts = attempts;
+            t.entry.last_error = Some(error.to_string());
+            t.updated_ms = now_ms();
+        }
+        Ok(())
+    }
+
+    fn list(
+        &self,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let inner = self.lock();
+        let mut all: Vec<&OutboxEntry> = inner
+            .outbox
+            .values()
+            .map(|t| &t.entry)
+            .filter(|e| state.is_none_or(|s| e.state == s))
+            .collect();
+        all.sort_by(|a, b| (b.created_ms, &b.ticket.id).cmp(&(a.created_ms, &a.ticket.id)));
+        Ok(all.into_iter().take(limit).cloned().collect())
+    }
+
+    fn retry(&self, id: &EscalationId, now_ms: u64) -> Result<bool, OutboxError> {
+        let mut inner = self.lock();
+        let t = inner.outbox.get_mut(id).ok_or_else(|| unknown(id))?;
+        if t.entry.state == DeliveryState::Delivered {
+            return Ok(false);
+        }
+        t.entry.state = DeliveryState::Pending;
+        t.entry.attempts = 0;
+        t.entry.next_attempt_ms = now_ms;
+        t.updated_ms = now_ms;
+        Ok(true)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Customer, MessageId};
+    use crate::store::{contract, MessageId};
+
+    #[test]
+    fn keeps_the_store_contract() {
+        contract::check_all(&|| Box::new(MemoryStore::new(1000)));
+    }
 
     fn conversation() -> Conversation {
-        Conversation {
-            id: ConversationId::generate(),
-            channel: "web".into(),
-            customer: Customer::default(),
-            started_ms: 0,
-        }
+        Conversation::new(ConversationId::generate(), "web", Customer::default(), 0)
     }
 
     fn turn() -> Turn {
@@ -157,7 +453,7 @@ mod tests {
         let c = conversation();
         store.create_conversation(c.clone()).unwrap();
         let t = turn();
-        store.add_turn(&c.id, t.clone()).unwrap();
+        store.record_turn(&c.id, t.clone(), None, None).unwrap();
         store
             .add_feedback(
                 &c.id,

@@ -1,18 +1,36 @@
-//! Conversations, their messages and the shoppers' feedback: where they are kept.
+//! Conversations, their messages, customers, the shoppers' feedback and the outbox of
+//! tickets: where they are kept.
 //!
-//! The [`Store`] trait is synchronous on purpose: the next backend is SQLite, whose calls
-//! block, so the HTTP layer calls every store method on a blocking thread. Today the only
-//! backend is [`MemoryStore`].
+//! The [`Store`] trait is the seam between the service and its database: [`SqliteStore`] (an
+//! embedded SQLite file under `--data DIR`) is the backend `serve` uses, [`MemoryStore`] the
+//! one unit tests use, and a PostgreSQL backend for several replicas would implement the same
+//! trait. The trait is synchronous on purpose: database calls block, so the HTTP layer calls
+//! every store method on a blocking thread. Only this module speaks SQL.
+//!
+//! Every store masks personal data ([`crate::pii::mask`]) in what shoppers typed before it
+//! is written ([`masked_turn`], [`masked_ticket`]): nothing unmasked reaches the database.
+//! Every store also is the [`Outbox`]: a ticket commits together with the turn that caused it
+//! ([`Store::record_turn`]).
 
+#[cfg(test)]
+mod contract;
 mod memory;
+mod sqlite;
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::escalation::{EscalationId, Handoff, Outbox, Ticket};
 
 pub use memory::MemoryStore;
+pub use sqlite::{SqliteStore, FILE_NAME};
 
-/// Errors of a store. `NotFound` is the caller's fault; `Backend` is ours.
+/// Errors of a store. Unknown ids are the caller's fault; `Open`, `SchemaTooNew` need the
+/// operator; `Backend` is ours.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("no conversation `{0}`")]
@@ -21,6 +39,23 @@ pub enum Error {
     UnknownMessage {
         conversation: ConversationId,
         message: MessageId,
+    },
+    /// A ticket with this id is already in the outbox; nothing of the turn was written.
+    #[error("ticket `{0}` is already in the outbox")]
+    DuplicateTicket(EscalationId),
+    #[error(
+        "cannot open the database {}: {reason}\n  hint: check that the folder exists and is writable by this user, or pass another --data DIR",
+        path.display()
+    )]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "the database {} has schema version {found}, but this concierge knows versions up to {supported}\n  hint: run the newer concierge that wrote it, or point --data at another folder",
+        path.display()
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
     },
     #[error("store backend: {0}")]
     Backend(String),
@@ -92,9 +127,35 @@ pub struct Customer {
 pub struct Conversation {
     pub id: ConversationId,
     pub channel: String,
+    /// The customer as last known: a store fills in the name and email given in any
+    /// conversation of the same customer id.
     pub customer: Customer,
     /// Unix milliseconds.
     pub started_ms: u64,
+    /// Unix milliseconds of the last turn (`started_ms` before the first); retention counts
+    /// from here.
+    pub last_ms: u64,
+    /// Where the conversation is in the hand-over to a person.
+    pub handoff: Handoff,
+}
+
+impl Conversation {
+    /// A conversation starting now-ish (`started_ms`), with the bot answering.
+    pub fn new(
+        id: ConversationId,
+        channel: impl Into<String>,
+        customer: Customer,
+        started_ms: u64,
+    ) -> Self {
+        Conversation {
+            id,
+            channel: channel.into(),
+            customer,
+            started_ms,
+            last_ms: started_ms,
+            handoff: Handoff::Bot,
+        }
+    }
 }
 
 /// A shopper's message and what the bot did with it.
@@ -123,19 +184,171 @@ pub enum Feedback {
     Rating(u8),
 }
 
-/// Where conversations are kept. Every method may block.
-pub trait Store: Send + Sync + 'static {
-    /// Starts a conversation.
+/// What [`Store::forget_customer`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ForgetReport {
+    /// 1 when the customer's record was deleted, 0 when there was none.
+    pub customers: usize,
+    pub conversations: usize,
+    pub messages: usize,
+    pub feedback: usize,
+    pub tickets: usize,
+}
+
+impl ForgetReport {
+    /// Nothing was found about the customer.
+    pub fn is_empty(&self) -> bool {
+        *self == ForgetReport::default()
+    }
+}
+
+/// What [`Store::purge_before`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PurgeReport {
+    pub conversations: usize,
+    pub messages: usize,
+    pub feedback: usize,
+    /// Delivered and dead tickets; pending ones are never purged.
+    pub tickets: usize,
+    /// Customers left with no conversation and no ticket.
+    pub customers: usize,
+}
+
+/// How long conversations are kept (`storage:` in the config).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Days a conversation is kept after its last message; delivered and dead tickets as
+    /// long after their last delivery attempt. Tickets not yet delivered are kept whatever
+    /// their age. 0 keeps everything forever.
+    pub retention_days: u32,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            retention_days: 365,
+        }
+    }
+}
+
+impl StorageSettings {
+    /// The retention cutoff at `now_ms` (Unix milliseconds): data whose last activity is
+    /// older is purged. `None` when everything is kept.
+    pub fn cutoff_ms(&self, now_ms: u64) -> Option<u64> {
+        (self.retention_days > 0)
+            .then(|| now_ms.saturating_sub(u64::from(self.retention_days) * 86_400_000))
+    }
+}
+
+/// Retention once: purges what is older than `settings` allow at `now_ms`. `None` when
+/// everything is kept (`retention_days: 0`).
+pub fn purge_expired(
+    store: &dyn Store,
+    settings: &StorageSettings,
+    now_ms: u64,
+) -> Result<Option<PurgeReport>> {
+    match settings.cutoff_ms(now_ms) {
+        Some(cutoff) => store.purge_before(cutoff).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Runs retention on a thread of its own (store calls block): now, then every `every`.
+/// Starts nothing when everything is kept.
+pub fn spawn_retention(
+    store: Arc<dyn Store>,
+    settings: StorageSettings,
+    every: Duration,
+) -> std::io::Result<Option<std::thread::JoinHandle<()>>> {
+    if settings.retention_days == 0 {
+        return Ok(None);
+    }
+    std::thread::Builder::new()
+        .name("retention".into())
+        .spawn(move || loop {
+            match purge_expired(&*store, &settings, now_ms()) {
+                Ok(Some(r)) if r != PurgeReport::default() => tracing::info!(
+                    conversations = r.conversations,
+                    messages = r.messages,
+                    feedback = r.feedback,
+                    tickets = r.tickets,
+                    customers = r.customers,
+                    retention_days = settings.retention_days,
+                    "purged what is past retention"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention failed; trying again later"),
+            }
+            std::thread::sleep(every);
+        })
+        .map(Some)
+}
+
+/// Where conversations are kept, and the outbox of tickets beside them (an `Arc<dyn Store>`
+/// coerces to the `Arc<dyn Outbox>` the delivery worker wants). Every method may block.
+pub trait Store: Outbox {
+    /// Starts a conversation. When the customer has an id, the customer is recorded (or
+    /// recognised, across channels) and their name and email updated when given.
     fn create_conversation(&self, conversation: Conversation) -> Result<()>;
     fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>>;
-    /// Appends a turn to a conversation.
-    fn add_turn(&self, conversation: &ConversationId, turn: Turn) -> Result<()>;
+    /// Records a turn, in one transaction: the turn (masked), the conversation's new hand-over
+    /// state when `handoff` is given, and the ticket, as pending and due now, when `ticket`
+    /// is given. A transaction with a ticket is durable even on power loss before this
+    /// returns. When any part fails nothing is written: an unknown conversation is
+    /// [`Error::UnknownConversation`], a ticket id already in the outbox
+    /// [`Error::DuplicateTicket`].
+    fn record_turn(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+    ) -> Result<()>;
     /// The turns of a conversation, oldest first.
     fn turns(&self, conversation: &ConversationId) -> Result<Vec<Turn>>;
     /// Records feedback; the conversation (and the message, for thumbs) must exist.
     fn add_feedback(&self, conversation: &ConversationId, feedback: Feedback) -> Result<()>;
     /// The feedback given in a conversation, oldest first.
     fn feedback(&self, conversation: &ConversationId) -> Result<Vec<Feedback>>;
+    /// The customer's other conversations (any channel) with their turns, the most recently
+    /// active first, at most `limit`.
+    fn customer_history(
+        &self,
+        customer_id: &str,
+        except: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<(Conversation, Vec<Turn>)>>;
+    /// Deletes everything about a customer: their record, conversations, messages, feedback
+    /// and tickets.
+    fn forget_customer(&self, customer_id: &str) -> Result<ForgetReport>;
+    /// Retention: deletes conversations (with their messages and feedback) last active before
+    /// `cutoff_ms`, delivered and dead tickets last touched before it, and customers left
+    /// with nothing. A pending ticket is never deleted.
+    fn purge_before(&self, cutoff_ms: u64) -> Result<PurgeReport>;
+}
+
+/// The turn as a store writes it: what the shopper typed and the reply, masked.
+pub fn masked_turn(mut turn: Turn) -> Turn {
+    if let std::borrow::Cow::Owned(s) = crate::pii::mask(&turn.text) {
+        turn.text = s;
+    }
+    if let std::borrow::Cow::Owned(s) = crate::pii::mask(&turn.reply) {
+        turn.reply = s;
+    }
+    turn
+}
+
+/// The ticket as a store writes it: subject and transcript masked (they quote the shopper).
+pub fn masked_ticket(ticket: &Ticket) -> Ticket {
+    let mut t = ticket.clone();
+    t.subject = crate::pii::mask(&t.subject).into_owned();
+    for line in &mut t.transcript {
+        if let std::borrow::Cow::Owned(s) = crate::pii::mask(&line.text) {
+            line.text = s;
+        }
+    }
+    t
 }
 
 /// Milliseconds since the Unix epoch.
@@ -143,4 +356,42 @@ pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_is_the_outbox_the_worker_wants() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(10));
+        let outbox: Arc<dyn Outbox> = store;
+        assert!(outbox.next_due_ms().unwrap().is_none());
+    }
+
+    #[test]
+    fn storage_settings_default_to_a_year_and_refuse_unknown_keys() {
+        let s: StorageSettings = serde_yaml::from_str("{}").unwrap();
+        assert_eq!(s.retention_days, 365);
+        assert_eq!(s.cutoff_ms(400 * 86_400_000), Some(35 * 86_400_000));
+        let forever: StorageSettings = serde_yaml::from_str("retention_days: 0").unwrap();
+        assert_eq!(forever.cutoff_ms(1), None);
+        let typo = serde_yaml::from_str::<StorageSettings>("retention_dayz: 3");
+        assert!(typo.unwrap_err().to_string().contains("retention_dayz"));
+    }
+
+    #[test]
+    fn retention_purges_only_when_configured() {
+        let store = MemoryStore::new(10);
+        let id = ConversationId::generate();
+        store
+            .create_conversation(Conversation::new(id.clone(), "web", Customer::default(), 0))
+            .unwrap();
+        let keep = StorageSettings { retention_days: 0 };
+        assert_eq!(purge_expired(&store, &keep, now_ms()).unwrap(), None);
+        assert!(store.conversation(&id).unwrap().is_some());
+        let year = StorageSettings::default();
+        let report = purge_expired(&store, &year, now_ms()).unwrap().unwrap();
+        assert_eq!(report.conversations, 1);
+    }
 }

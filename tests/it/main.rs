@@ -6,6 +6,7 @@ mod cli;
 mod datasets;
 mod eval;
 mod exe;
+mod forget;
 mod http;
 mod semantic;
 mod server;

@@ -22,6 +22,8 @@ pub struct Server {
     log: Arc<Mutex<String>>,
     /// How long from spawning to the "listening" line.
     pub started_in: Duration,
+    /// The database folder, when the test did not pass `--data` itself.
+    _data: Option<tempfile::TempDir>,
 }
 
 /// A config for tests: the demo shop's, with the rate limit off (tests send many requests
@@ -39,7 +41,9 @@ pub fn config(dir: &Path, http: &str) -> OsString {
 }
 
 impl Server {
-    /// Starts `concierge serve --listen 127.0.0.1:0 ARGS…` and waits until it listens.
+    /// Starts `concierge serve --listen 127.0.0.1:0 ARGS…` and waits until it listens. Without
+    /// `--data` in `args`, the database goes to a fresh temporary folder, so that tests never
+    /// share one (nor write to the repository's `data/`).
     pub fn start<I, S>(args: I) -> Server
     where
         I: IntoIterator<Item = S>,
@@ -47,6 +51,13 @@ impl Server {
     {
         let mut argv: Vec<OsString> = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into()];
         argv.extend(args.into_iter().map(Into::into));
+        let data = if argv.iter().any(|a| a == "--data") {
+            None
+        } else {
+            let dir = tempfile::tempdir().expect("a temporary data folder");
+            argv.extend(["--data".into(), dir.path().as_os_str().to_owned()]);
+            Some(dir)
+        };
         let started = Instant::now();
         let mut child = exe::concierge(&argv)
             .env("CONCIERGE_LOG", "info")
@@ -86,6 +97,7 @@ impl Server {
             addr,
             log,
             started_in: started.elapsed(),
+            _data: data,
         }
     }
 

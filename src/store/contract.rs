@@ -1,0 +1,438 @@
+//! What every [`Store`] promises, as tests each backend runs on itself
+//! (`contract::check_all(&|| Box::new(MyStore::new()))`).
+
+use super::*;
+use crate::escalation::{
+    DeliveryState, EscalationId, Handoff, Mode, OutboxError, Priority, Reason, Role, Ticket,
+    TicketCustomer, TranscriptEntry, TICKET_TYPE,
+};
+
+/// Makes a new, empty store.
+pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
+
+/// Runs every check on fresh stores from `make`.
+pub fn check_all(make: Factory<'_>) {
+    turns_are_kept_in_order_and_masked(&*make());
+    a_customer_is_recognised_across_channels(&*make());
+    the_handoff_changes_with_its_turn(&*make());
+    a_ticket_commits_with_its_turn_or_not_at_all(&*make());
+    the_outbox_only_moves_forward(&*make());
+    forget_deletes_everything_about_a_customer(&*make());
+    retention_never_purges_a_pending_ticket(&*make());
+    feedback_needs_a_known_conversation_and_message(&*make());
+}
+
+pub fn customer(id: &str, name: Option<&str>, email: Option<&str>) -> Customer {
+    Customer {
+        id: Some(id.into()),
+        name: name.map(Into::into),
+        email: email.map(Into::into),
+    }
+}
+
+pub fn start(store: &dyn Store, channel: &str, customer: Customer, at: u64) -> ConversationId {
+    let id = ConversationId::generate();
+    store
+        .create_conversation(Conversation::new(id.clone(), channel, customer, at))
+        .unwrap();
+    id
+}
+
+pub fn turn(text: &str, at_ms: u64) -> Turn {
+    Turn {
+        id: MessageId::generate(),
+        text: text.into(),
+        reply: "Happy to help.".into(),
+        outcome: "answer".into(),
+        language: "en".into(),
+        intent: Some("greeting".into()),
+        article: None,
+        confidence: 0.75,
+        at_ms,
+    }
+}
+
+pub fn ticket(conversation: &ConversationId, text: &str) -> Ticket {
+    Ticket {
+        kind: TICKET_TYPE.into(),
+        id: EscalationId::generate(),
+        created_at: "2026-11-29T10:00:00Z".into(),
+        conversation_id: conversation.to_string(),
+        customer: TicketCustomer::default(),
+        channel: "web".into(),
+        language: "en".into(),
+        reason: Reason::HumanRequested,
+        mode: Mode::Live,
+        priority: Priority::Normal,
+        category: "orders".into(),
+        intent: None,
+        confidence: 0.2,
+        subject: format!("Shopper writes: {text}"),
+        transcript: vec![TranscriptEntry {
+            role: Role::Customer,
+            text: text.into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            channel: None,
+            conversation_id: None,
+        }],
+        suggested_articles: vec![],
+    }
+}
+
+fn handed_over(t: &Ticket) -> Handoff {
+    Handoff::HandedOver {
+        ticket: t.id.clone(),
+        mode: Mode::Live,
+    }
+}
+
+pub fn turns_are_kept_in_order_and_masked(store: &dyn Store) {
+    let c = start(store, "web", Customer::default(), 1_000);
+    for (i, text) in ["hi", "my card is 4111 1111 1111 1111", "bye"]
+        .iter()
+        .enumerate()
+    {
+        store
+            .record_turn(&c, turn(text, 2_000 + i as u64), None, None)
+            .unwrap();
+    }
+    let turns = store.turns(&c).unwrap();
+    let texts: Vec<&str> = turns.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts, ["hi", "my card is [card •••• 1111]", "bye"]);
+    assert_eq!(turns[0].intent.as_deref(), Some("greeting"));
+    assert!((turns[0].confidence - 0.75).abs() < 1e-6);
+    let header = store.conversation(&c).unwrap().unwrap();
+    assert_eq!(header.last_ms, 2_002);
+    assert_eq!(header.started_ms, 1_000);
+    assert_eq!(header.handoff, Handoff::Bot);
+    let unknown = ConversationId::generate();
+    assert!(matches!(
+        store.record_turn(&unknown, turn("x", 1), None, None),
+        Err(Error::UnknownConversation(_))
+    ));
+    assert!(matches!(
+        store.turns(&unknown),
+        Err(Error::UnknownConversation(_))
+    ));
+    assert!(store.conversation(&unknown).unwrap().is_none());
+}
+
+pub fn a_customer_is_recognised_across_channels(store: &dyn Store) {
+    let web = start(store, "web", customer("cu-1", Some("Ana"), None), 1_000);
+    store
+        .record_turn(&web, turn("where is my order?", 1_100), None, None)
+        .unwrap();
+    let api = start(store, "api", customer("cu-1", None, None), 2_000);
+    store
+        .record_turn(&api, turn("still waiting", 2_100), None, None)
+        .unwrap();
+    let other = start(store, "web", customer("cu-2", Some("Bo"), None), 2_500);
+    store
+        .record_turn(&other, turn("hello", 2_600), None, None)
+        .unwrap();
+    let email = start(
+        store,
+        "email",
+        customer("cu-1", None, Some("ana@example.com")),
+        3_000,
+    );
+    // The newest conversation knows the name given on the web and the email given now; the
+    // older ones see the email too.
+    let c = store.conversation(&email).unwrap().unwrap();
+    assert_eq!(c.customer.name.as_deref(), Some("Ana"));
+    assert_eq!(c.customer.email.as_deref(), Some("ana@example.com"));
+    let c = store.conversation(&web).unwrap().unwrap();
+    assert_eq!(c.customer.email.as_deref(), Some("ana@example.com"));
+
+    // A customer without an id is remembered with their conversation only.
+    let anonymous = Customer {
+        id: None,
+        name: Some("Cy".into()),
+        email: Some("cy@example.com".into()),
+    };
+    let anon = start(store, "web", anonymous.clone(), 3_500);
+    assert_eq!(
+        store.conversation(&anon).unwrap().unwrap().customer,
+        anonymous
+    );
+
+    let history = store.customer_history("cu-1", &email, 10).unwrap();
+    let ids: Vec<&ConversationId> = history.iter().map(|(c, _)| &c.id).collect();
+    assert_eq!(ids, [&api, &web], "newest first, not the current one");
+    assert_eq!(history[0].0.channel, "api");
+    assert_eq!(history[1].1[0].text, "where is my order?");
+    assert_eq!(store.customer_history("cu-1", &email, 1).unwrap().len(), 1);
+    assert!(store
+        .customer_history("nobody", &email, 10)
+        .unwrap()
+        .is_empty());
+}
+
+pub fn the_handoff_changes_with_its_turn(store: &dyn Store) {
+    let c = start(store, "web", Customer::default(), 1_000);
+    let waiting = Handoff::AwaitingEmail {
+        reason: Reason::LowConfidence,
+        attempts: 1,
+        intent: Some("refund".into()),
+        confidence: 0.1,
+    };
+    store
+        .record_turn(&c, turn("help", 1_500), Some(&waiting), None)
+        .unwrap();
+    assert_eq!(store.conversation(&c).unwrap().unwrap().handoff, waiting);
+    // No handoff given: the state stays.
+    store
+        .record_turn(&c, turn("hello?", 1_600), None, None)
+        .unwrap();
+    assert_eq!(store.conversation(&c).unwrap().unwrap().handoff, waiting);
+}
+
+pub fn a_ticket_commits_with_its_turn_or_not_at_all(store: &dyn Store) {
+    let c = start(store, "web", customer("cu-9", None, None), 1_000);
+    let before = now_ms();
+    let t = ticket(&c, "IBAN NL91ABNA0417164300, call me");
+    store
+        .record_turn(
+            &c,
+            turn("a person please", 1_500),
+            Some(&handed_over(&t)),
+            Some(&t),
+        )
+        .unwrap();
+    let due = store.due(now_ms(), 10).unwrap();
+    assert_eq!(due.len(), 1);
+    let entry = &due[0];
+    assert_eq!(entry.ticket.id, t.id);
+    assert_eq!(entry.state, DeliveryState::Pending);
+    assert_eq!(entry.attempts, 0);
+    assert!(entry.next_attempt_ms >= before && entry.next_attempt_ms <= now_ms());
+    // What the shopper typed is masked in the ticket as well.
+    assert_eq!(
+        entry.ticket.transcript[0].text,
+        "IBAN [IBAN •••• 4300], call me"
+    );
+    assert!(!entry.ticket.subject.contains("NL91ABNA"));
+
+    // The same ticket again: nothing of that turn is written, the handoff stays.
+    let again = store.record_turn(&c, turn("hello?", 1_600), Some(&Handoff::Bot), Some(&t));
+    assert!(
+        matches!(again, Err(Error::DuplicateTicket(ref id)) if *id == t.id),
+        "{again:?}"
+    );
+    assert_eq!(store.turns(&c).unwrap().len(), 1);
+    let header = store.conversation(&c).unwrap().unwrap();
+    assert_eq!(header.handoff, handed_over(&t));
+    assert_eq!(header.last_ms, 1_500);
+    assert_eq!(store.list(None, 10).unwrap().len(), 1);
+}
+
+pub fn the_outbox_only_moves_forward(store: &dyn Store) {
+    let c = start(store, "web", Customer::default(), 1_000);
+    let t = ticket(&c, "help");
+    store
+        .record_turn(&c, turn("help", 1_100), None, Some(&t))
+        .unwrap();
+    let now = now_ms();
+    assert_eq!(
+        store.next_due_ms().unwrap(),
+        store
+            .due(now, 1)
+            .unwrap()
+            .first()
+            .map(|e| e.next_attempt_ms)
+    );
+
+    store
+        .mark_failed(&t.id, 1, now + 60_000, "HTTP 500")
+        .unwrap();
+    assert!(
+        store.due(now, 10).unwrap().is_empty(),
+        "not due before its time"
+    );
+    assert_eq!(store.next_due_ms().unwrap(), Some(now + 60_000));
+    let e = &store.due(now + 60_000, 10).unwrap()[0];
+    assert_eq!((e.attempts, e.last_error.as_deref()), (1, Some("HTTP 500")));
+
+    store.mark_dead(&t.id, 5, "timed out").unwrap();
+    assert!(store.due(u64::MAX / 2, 10).unwrap().is_empty());
+    assert_eq!(store.next_due_ms().unwrap(), None);
+    let dead = store.list(Some(DeliveryState::Dead), 10).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 5);
+    assert!(store
+        .list(Some(DeliveryState::Pending), 10)
+        .unwrap()
+        .is_empty());
+
+    // Retry: pending again, due now, attempts reset.
+    assert!(store.retry(&t.id, now + 1).unwrap());
+    let e = &store.due(now + 1, 10).unwrap()[0];
+    assert_eq!(
+        (e.state, e.attempts, e.next_attempt_ms),
+        (DeliveryState::Pending, 0, now + 1)
+    );
+
+    store.mark_delivered(&t.id, now + 2).unwrap();
+    let e = &store.list(None, 10).unwrap()[0];
+    assert_eq!(e.state, DeliveryState::Delivered);
+    assert_eq!(e.delivered_ms, Some(now + 2));
+    assert_eq!(e.attempts, 1, "the attempt that delivered counts");
+    // Delivered is final: a late failure report or a retry leaves it alone.
+    assert!(!store.retry(&t.id, now + 3).unwrap());
+    store.mark_failed(&t.id, 2, now + 4, "late").unwrap();
+    store.mark_dead(&t.id, 2, "late").unwrap();
+    store.mark_delivered(&t.id, now + 5).unwrap();
+    let e = &store.list(None, 10).unwrap()[0];
+    assert_eq!(
+        (e.state, e.delivered_ms, e.attempts),
+        (DeliveryState::Delivered, Some(now + 2), 1)
+    );
+
+    let unknown = EscalationId::generate();
+    let is_unknown = |r: Result<(), OutboxError>| matches!(r, Err(OutboxError::UnknownTicket(_)));
+    assert!(is_unknown(store.mark_delivered(&unknown, now)));
+    assert!(is_unknown(store.mark_failed(&unknown, 1, now, "x")));
+    assert!(is_unknown(store.mark_dead(&unknown, 1, "x")));
+    assert!(matches!(
+        store.retry(&unknown, now),
+        Err(OutboxError::UnknownTicket(_))
+    ));
+
+    // Oldest first when due, newest first when listed.
+    let second = ticket(&c, "again");
+    store
+        .record_turn(&c, turn("again", 1_200), None, Some(&second))
+        .unwrap();
+    let listed = store.list(None, 10).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(store.list(None, 1).unwrap().len(), 1);
+}
+
+pub fn forget_deletes_everything_about_a_customer(store: &dyn Store) {
+    let a = start(store, "web", customer("cu-f", Some("Fay"), None), 1_000);
+    let b = start(store, "email", customer("cu-f", None, None), 2_000);
+    let keep = start(store, "web", customer("cu-k", None, None), 2_000);
+    let t = turn("hi", 1_100);
+    store.record_turn(&a, t.clone(), None, None).unwrap();
+    store
+        .record_turn(&a, turn("again", 1_200), None, None)
+        .unwrap();
+    store
+        .add_feedback(
+            &a,
+            Feedback::Helpful {
+                message: t.id.clone(),
+                helpful: false,
+            },
+        )
+        .unwrap();
+    store.add_feedback(&a, Feedback::Rating(2)).unwrap();
+    let tk = ticket(&b, "person");
+    store
+        .record_turn(&b, turn("person", 2_100), None, Some(&tk))
+        .unwrap();
+    store
+        .record_turn(&keep, turn("mine", 2_100), None, Some(&ticket(&keep, "x")))
+        .unwrap();
+
+    let report = store.forget_customer("cu-f").unwrap();
+    assert_eq!(
+        report,
+        ForgetReport {
+            customers: 1,
+            conversations: 2,
+            messages: 3,
+            feedback: 2,
+            tickets: 1,
+        }
+    );
+    assert!(store.conversation(&a).unwrap().is_none());
+    assert!(store.conversation(&b).unwrap().is_none());
+    assert!(store
+        .customer_history("cu-f", &keep, 10)
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.list(None, 10).unwrap().len(), 1);
+    assert_eq!(store.turns(&keep).unwrap().len(), 1);
+    // A new conversation of the same id knows nothing of the old name.
+    let c = start(store, "web", customer("cu-f", None, None), 3_000);
+    assert_eq!(store.conversation(&c).unwrap().unwrap().customer.name, None);
+    assert!(store.forget_customer("nobody").unwrap().is_empty());
+}
+
+pub fn retention_never_purges_a_pending_ticket(store: &dyn Store) {
+    let now = now_ms();
+    let old = start(store, "web", customer("cu-old", None, None), 1_000);
+    store
+        .record_turn(&old, turn("hi", 1_100), None, None)
+        .unwrap();
+    store.add_feedback(&old, Feedback::Rating(4)).unwrap();
+    let pending = ticket(&old, "waiting");
+    store
+        .record_turn(&old, turn("person", 1_200), None, Some(&pending))
+        .unwrap();
+    let delivered = ticket(&old, "done");
+    store
+        .record_turn(&old, turn("person", 1_300), None, Some(&delivered))
+        .unwrap();
+    store.mark_delivered(&delivered.id, 1_400).unwrap();
+    let dead = ticket(&old, "dead");
+    store
+        .record_turn(&old, turn("person", 1_350), None, Some(&dead))
+        .unwrap();
+    store.mark_dead(&dead.id, 8, "gone").unwrap();
+    // Fresh: active a day from now.
+    let fresh = start(store, "web", customer("cu-new", None, None), now);
+    store
+        .record_turn(&fresh, turn("hi", now + 86_400_000), None, None)
+        .unwrap();
+
+    let report = store.purge_before(now + 60_000).unwrap();
+    assert_eq!(report.conversations, 1);
+    assert_eq!(report.messages, 4);
+    assert_eq!(report.feedback, 1);
+    assert_eq!(report.tickets, 2, "the delivered and the dead ticket");
+    assert!(store.conversation(&old).unwrap().is_none());
+    assert!(store.conversation(&fresh).unwrap().is_some());
+    let left = store.list(None, 10).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].ticket.id, pending.id);
+    assert_eq!(left[0].state, DeliveryState::Pending);
+    // The customer is kept while their pending ticket is.
+    assert_eq!(report.customers, 0);
+    store.mark_delivered(&pending.id, 1_500).unwrap();
+    let report = store.purge_before(now + 60_000).unwrap();
+    assert_eq!((report.tickets, report.customers), (1, 1));
+    assert_eq!(
+        store.purge_before(now + 60_000).unwrap(),
+        PurgeReport::default()
+    );
+}
+
+pub fn feedback_needs_a_known_conversation_and_message(store: &dyn Store) {
+    let c = start(store, "web", Customer::default(), 0);
+    let t = turn("hi", 1);
+    store.record_turn(&c, t.clone(), None, None).unwrap();
+    let thumbs = Feedback::Helpful {
+        message: t.id.clone(),
+        helpful: true,
+    };
+    store.add_feedback(&c, thumbs.clone()).unwrap();
+    store.add_feedback(&c, Feedback::Rating(5)).unwrap();
+    let unknown = store.add_feedback(
+        &c,
+        Feedback::Helpful {
+            message: MessageId::generate(),
+            helpful: true,
+        },
+    );
+    assert!(matches!(unknown, Err(Error::UnknownMessage { .. })));
+    assert!(matches!(
+        store.add_feedback(&ConversationId::generate(), Feedback::Rating(5)),
+        Err(Error::UnknownConversation(_))
+    ));
+    assert_eq!(
+        store.feedback(&c).unwrap(),
+        vec![thumbs, Feedback::Rating(5)]
+    );
+}
