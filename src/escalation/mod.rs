@@ -17,6 +17,7 @@
 //! changes between attempts.
 
 pub mod sign;
+pub mod webhook;
 
 use std::fmt;
 
