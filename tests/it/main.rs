@@ -7,4 +7,6 @@ mod datasets;
 mod eval;
 mod exe;
 mod http;
+mod receiver;
 mod server;
+mod webhook;
