@@ -47,7 +47,7 @@ pub enum DeliverError {
 
 /// The outcome of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
+enum Attempt {
     /// The receiver answered 2xx.
     Delivered { status: u16 },
     /// Anything else; `retry_after` from a 429 or 503.
@@ -203,12 +203,12 @@ impl Deliverer {
         let now = now_ms();
         let recorded = match outcome {
             Attempt::Delivered { status } => {
-                info!(ticket_id = %id, attempt, status, "escalation ticket delivered");
+                info!(ticket_id = %id, attempt, status, outcome = "delivered", "escalation ticket delivered");
                 let id = id.clone();
                 blocking(&self.outbox, move |o| o.mark_delivered(&id, now)).await
             }
             Attempt::Failed { error, .. } if attempt >= self.settings.max_attempts => {
-                warn!(ticket_id = %id, attempt, %error, "escalation ticket dead after its last attempt");
+                warn!(ticket_id = %id, attempt, %error, outcome = "dead", "escalation ticket dead after its last attempt");
                 let id = id.clone();
                 blocking(&self.outbox, move |o| o.mark_dead(&id, attempt, &error)).await
             }
@@ -218,6 +218,7 @@ impl Deliverer {
                     ticket_id = %id,
                     attempt,
                     %error,
+                    outcome = "failed",
                     retry_in_ms = delay.as_millis() as u64,
                     "escalation ticket delivery failed"
                 );
@@ -254,7 +255,7 @@ impl Deliverer {
     }
 
     /// POSTs the ticket once, signed; never logs the body.
-    pub async fn attempt(&self, ticket: &Ticket) -> Attempt {
+    async fn attempt(&self, ticket: &Ticket) -> Attempt {
         let body = render_bytes(
             self.settings.format,
             self.settings.chatwoot.as_ref(),

@@ -76,6 +76,7 @@ pub struct Seen {
     pub at: Instant,
     pub signature_ok: bool,
     pub step: String,
+    pub headers: http::HeaderMap,
 }
 
 /// A delivery in the idempotent store.
@@ -227,6 +228,7 @@ impl Shared {
             at: Instant::now(),
             signature_ok,
             step: format!("{step:?}"),
+            headers: request.headers.clone(),
         });
         match step {
             Step::Accept => self.accept(&mut stream, id, request.body).await,
