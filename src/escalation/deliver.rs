@@ -75,6 +75,9 @@ impl Deliverer {
     ///
     /// With an empty `url` nothing is sent: the worker logs that once and waits for
     /// `shutdown`; tickets stay pending in the outbox.
+    ///
+    /// Await the handle before the runtime ends: the last outcomes are recorded on the
+    /// blocking pool.
     pub fn spawn(
         settings: WebhookSettings,
         outbox: Arc<dyn Outbox>,

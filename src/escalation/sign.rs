@@ -84,6 +84,13 @@ impl TryFrom<String> for WebhookSecret {
     }
 }
 
+/// Serialized as `whsec_***`: the secret never leaves in a printed configuration.
+impl serde::Serialize for WebhookSecret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("whsec_***")
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for WebhookSecret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;

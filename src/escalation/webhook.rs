@@ -6,19 +6,21 @@ use std::fmt;
 use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::sign::WebhookSecret;
 
-/// `escalation.webhook` in the configuration.
-#[derive(Debug, Clone, Deserialize)]
+/// `escalation.webhook` in the configuration. `Debug` and `Serialize` hide the secret and the
+/// header values (`whsec_***`, `***`): a serialized copy is for showing, not for reading back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookSettings {
     /// Where tickets are POSTed (`http` or `https`). Empty: tickets are kept in the outbox but
     /// not sent (the worker says so once at start); `concierge tickets list` shows them.
     pub url: String,
     /// `whsec_<base64>` of 24 to 64 random bytes; every delivery is signed with it. Required
-    /// when `url` is set.
+    /// when `url` is set. An empty string is the same as none.
+    #[serde(deserialize_with = "secret_or_empty")]
     pub secret: Option<WebhookSecret>,
     /// The body's shape: `generic` (the ticket as documented in `docs/webhook.md`), or what
     /// `zendesk`, `freshdesk` or `chatwoot` accept on their ticket/conversation endpoint.
@@ -58,7 +60,7 @@ impl Default for WebhookSettings {
 }
 
 /// The shape of the body sent to the helpdesk.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// The ticket as it is, generic payload version 1.
@@ -75,7 +77,7 @@ pub enum Format {
 /// Chatwoot creates a conversation for a contact that already exists in an inbox; one request
 /// cannot create the shopper as a contact, so every ticket is filed under one contact the shop
 /// sets up (e.g. "Concierge escalations"), with the shopper's details in the message.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChatwootSettings {
     /// The inbox the conversations are created in (an API-channel inbox is recommended).
@@ -136,6 +138,24 @@ impl fmt::Debug for ExtraHeaders {
         f.debug_map()
             .entries(self.0.iter().map(|(name, _)| (name.as_str(), "***")))
             .finish()
+    }
+}
+
+impl Serialize for ExtraHeaders {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, _)| (name.as_str(), "***")))
+    }
+}
+
+fn secret_or_empty<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<WebhookSecret>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(text) if text.trim().is_empty() => Ok(None),
+        Some(text) => WebhookSecret::parse(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 
@@ -224,6 +244,7 @@ mod tests {
 
     #[test]
     fn defaults_send_nothing_and_validate() {
+        assert_eq!(parse("secret: ''\n").unwrap(), WebhookSettings::default());
         let s = parse("{}").unwrap();
         assert!(!s.enabled());
         assert_eq!(s.format, Format::Generic);
@@ -252,9 +273,11 @@ mod tests {
         .unwrap();
         s.validate().unwrap();
         assert_eq!(s.format, Format::Zendesk);
-        let shown = format!("{s:?}");
-        assert!(!shown.contains("c2VjcmV0"), "{shown}");
-        assert!(!shown.contains("MfKQ9r8"), "{shown}");
+        for shown in [format!("{s:?}"), serde_yaml::to_string(&s).unwrap()] {
+            assert!(!shown.contains("c2VjcmV0"), "{shown}");
+            assert!(!shown.contains("MfKQ9r8"), "{shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
         let mut headers = HeaderMap::new();
         s.headers.apply(&mut headers);
         assert_eq!(headers["authorization"], "Basic c2VjcmV0");
