@@ -5,7 +5,9 @@
 //! hanging past the client's timeout, dropping the connection without an answer.
 //!
 //! Self-contained (tokio and the library only) so a bench can use it too:
-//! `#[path = "../tests/it/receiver.rs"] mod receiver;`.
+//! `#[path = "../tests/it/receiver.rs"] mod receiver;`. Async tests call
+//! [`Receiver::start`]; tests that drive the real binary from plain threads call
+//! [`Receiver::start_blocking`], which brings its own runtime.
 
 #![allow(dead_code)] // Not every user of the receiver uses every step.
 
@@ -102,9 +104,36 @@ pub struct Receiver {
     bad_signatures: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
+    /// Set by `start_blocking`; dropped after the task is aborted.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Receiver {
+    /// [`Receiver::start`] on a runtime of its own, for tests without one. Do not drop the
+    /// result inside an async context.
+    pub fn start_blocking(secret: &str, script: Script) -> Receiver {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the receiver");
+        let mut receiver = runtime.block_on(Receiver::start(secret, script));
+        receiver.runtime = Some(runtime);
+        receiver
+    }
+
+    /// Waits (blocking the thread) until `n` distinct tickets are accepted; false after `limit`.
+    pub fn wait_for_accepted(&self, n: usize, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if self.state.lock().unwrap().accepted.len() >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// Listens on a free loopback port; must be called inside a tokio runtime.
     pub async fn start(secret: &str, script: Script) -> Receiver {
         let secret = WebhookSecret::parse(secret).expect("a valid test secret");
@@ -138,6 +167,7 @@ impl Receiver {
             bad_signatures,
             requests,
             task,
+            runtime: None,
         }
     }
 

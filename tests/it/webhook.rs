@@ -247,6 +247,45 @@ async fn receiver(script: Script) -> Receiver {
     Receiver::start(SECRET, script).await
 }
 
+/// The receiver itself: a forged signature is refused, a duplicate counted, not stored twice.
+#[test]
+fn the_receiver_verifies_signatures_and_counts_duplicates() {
+    use std::io::{Read, Write};
+
+    let rx = Receiver::start_blocking(SECRET, steps(vec![]));
+    let addr = rx
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/hook")
+        .to_string();
+    let post = |signature: &str, timestamp: u64| {
+        let body = r#"{"type":"escalation.created"}"#;
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            stream,
+            "POST /hook HTTP/1.1\r\nhost: {addr}\r\nwebhook-id: esc_raw\r\nwebhook-timestamp: {timestamp}\r\n\
+             webhook-signature: {signature}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.split(' ').nth(1).unwrap_or_default().to_string()
+    };
+    let secret = WebhookSecret::parse(SECRET).unwrap();
+    let now = now_ms() / 1000;
+    let body = br#"{"type":"escalation.created"}"#;
+    let good = concierge::escalation::sign::sign(&secret, "esc_raw", now, body);
+    assert_eq!(post("v1,AAAA", now), "401");
+    assert_eq!(post(&good, now - 3_600), "401", "an hour-old timestamp");
+    assert_eq!(post(&good, now), "200");
+    assert_eq!(post(&good, now), "200");
+    assert!(rx.wait_for_accepted(1, Duration::from_secs(5)));
+    assert_eq!(rx.bad_signatures(), 2);
+    assert_eq!(rx.accepted()["esc_raw"].duplicates, 1);
+    assert_eq!(rx.accepted()["esc_raw"].body, body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_ticket_arrives_through_500s_a_timeout_and_a_dropped_connection() {
     // Past the client's 2 s timeout; generous so that a loaded machine does not time out the
