@@ -69,7 +69,7 @@ pub struct Deliverer {
 impl Deliverer {
     /// Starts the worker: it delivers what is due now (undelivered tickets of an earlier run
     /// included), then sleeps until the next ticket falls due, `notify` is notified (call
-    /// `notify.notify_one()` after committing a new ticket or a retry), or [`IDLE_POLL`]
+    /// `notify.notify_one()` after committing a new ticket or a retry), or 5 s
     /// passes. When `shutdown` completes it starts nothing new, lets the attempts in flight
     /// finish (each is bounded by `timeout_ms`) and ends.
     ///

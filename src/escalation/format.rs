@@ -107,9 +107,11 @@ fn chatwoot_body(settings: Option<&ChatwootSettings>, ticket: &Ticket) -> Value 
         body.insert("source_id".into(), json!(source_id));
     }
     body.insert("status".into(), json!("open"));
+    // A private note: never sent to the contact, whatever the inbox type (an outgoing
+    // message would be, and an incoming one is refused outside API inboxes).
     body.insert(
         "message".into(),
-        json!({"content": plain_text(ticket, escape_markdown)}),
+        json!({"content": plain_text(ticket, escape_markdown), "private": true}),
     );
     let c = &ticket.customer;
     body.insert(
