@@ -16,6 +16,11 @@
 //! back to pending by an explicit retry). `id` is the receiver's idempotency key and never
 //! changes between attempts.
 
+pub mod deliver;
+pub mod format;
+pub mod sign;
+pub mod webhook;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

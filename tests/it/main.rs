@@ -8,5 +8,7 @@ mod eval;
 mod exe;
 mod forget;
 mod http;
+mod receiver;
 mod semantic;
 mod server;
+mod webhook;
