@@ -16,6 +16,8 @@
 //! back to pending by an explicit retry). `id` is the receiver's idempotency key and never
 //! changes between attempts.
 
+pub mod hours;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
