@@ -16,7 +16,14 @@
 //! back to pending by an explicit retry). `id` is the receiver's idempotency key and never
 //! changes between attempts.
 
+mod email;
 pub mod hours;
+pub mod policy;
+mod texts;
+
+pub use email::{find_email, EmailCheck, EmailProblem};
+pub use hours::{BusinessHours, BusinessHoursSettings, HoursError};
+pub use policy::{Decision, Policy, PolicyError, PolicySettings, Step, TicketDraft, TurnInput};
 
 use std::fmt;
 
