@@ -20,10 +20,12 @@ mod email;
 pub mod hours;
 pub mod policy;
 mod texts;
+pub mod ticket;
 
 pub use email::{find_email, EmailCheck, EmailProblem};
 pub use hours::{BusinessHours, BusinessHoursSettings, HoursError};
 pub use policy::{Decision, Policy, PolicyError, PolicySettings, Step, TicketDraft, TurnInput};
+pub use ticket::{build_ticket, suggested_articles, EarlierConversation, TicketContext};
 
 use std::fmt;
 
