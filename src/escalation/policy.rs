@@ -51,6 +51,9 @@ const SMALL_TALK_INTENTS: &[&str] = &[
     "out_of_scope",
 ];
 
+/// The `outcome` of a turn that answered the hand-over dialogue.
+pub const DIALOGUE_OUTCOME: &str = "handoff";
+
 /// A subject is cut to this many characters.
 const SUBJECT_MAX_CHARS: usize = 80;
 
@@ -269,12 +272,30 @@ pub struct Decision {
     pub ticket: Option<TicketDraft>,
     /// The language of this turn, to record with it (see [`TurnInput::language`]).
     pub language: String,
+    /// The message answered the hand-over dialogue (an address, the message left, a
+    /// cancel) rather than asking the bot something; see [`Decision::recorded_outcome`].
+    pub dialogue: bool,
 }
 
 impl Decision {
     /// The text to show: the override, else the engine's.
     pub fn text<'a>(&'a self, reply: &'a Reply) -> &'a str {
         self.text.as_deref().unwrap_or(&reply.text)
+    }
+
+    /// The `outcome` to record with the turn: the engine's (`answer`, `clarify`, `escalate`),
+    /// or `handoff` for a message of the dialogue. The policy reads it back: a `handoff` turn
+    /// ends a run of fallbacks (a shopper who cancelled is not offered a person again at the
+    /// next clarify) and is never a ticket's subject.
+    pub fn recorded_outcome(&self, reply: &Reply) -> &'static str {
+        if self.dialogue {
+            return DIALOGUE_OUTCOME;
+        }
+        match reply.outcome {
+            Outcome::Answer => "answer",
+            Outcome::Clarify => "clarify",
+            Outcome::Escalate => "escalate",
+        }
     }
 }
 
@@ -349,7 +370,7 @@ impl Policy {
 
     /// Decides what to do with one shopper message. Never fails.
     pub fn decide(&self, input: &TurnInput<'_>) -> Decision {
-        match input.handoff {
+        let mut decision = match input.handoff {
             Handoff::Bot => self.decide_bot(input),
             Handoff::AwaitingEmail {
                 reason,
@@ -364,7 +385,12 @@ impl Policy {
                 confidence,
             } => self.decide_message(input, *reason, email.clone(), intent.clone(), *confidence),
             Handoff::HandedOver { mode, .. } => self.decide_handed_over(input, *mode),
-        }
+        };
+        decision.dialogue = matches!(
+            input.handoff,
+            Handoff::AwaitingEmail { .. } | Handoff::AwaitingMessage { .. }
+        );
+        decision
     }
 
     /// The trigger that fires for this message, if any, most specific first.
@@ -747,6 +773,7 @@ fn decision(
         handoff,
         ticket,
         language,
+        dialogue: false,
     }
 }
 
@@ -847,14 +874,24 @@ fn subject(input: &TurnInput<'_>, intent: Option<&str>, left: Option<&str>) -> S
             .is_some_and(|i| SMALL_TALK_INTENTS.contains(&i))
             && t.outcome != "clarify"
     };
+    let said = |t: &&Turn| t.outcome != DIALOGUE_OUTCOME && !t.text.trim().is_empty();
     let first = input
         .turns
         .iter()
-        .filter(|t| !small_talk(t) && !t.text.trim().is_empty())
-        .map(|t| t.text.as_str())
-        .next()
-        .unwrap_or(input.text);
-    cut(first, SUBJECT_MAX_CHARS)
+        .filter(said)
+        .find(|t| !small_talk(t))
+        .map(|t| t.text.as_str());
+    // Inside the dialogue the message is an address: the conversation's first words are better.
+    let in_dialogue = !matches!(input.handoff, Handoff::Bot | Handoff::HandedOver { .. });
+    let fallback = match in_dialogue {
+        true => input
+            .turns
+            .iter()
+            .find(said)
+            .map_or(input.text, |t| t.text.as_str()),
+        false => input.text,
+    };
+    cut(first.unwrap_or(fallback), SUBJECT_MAX_CHARS)
 }
 
 /// `fraud_report` → `Fraud report`.
@@ -960,8 +997,6 @@ const BUILTIN_FRUSTRATION: &[(&str, &[&str])] = &[
             "inaceptable",
             "estoy harto",
             "estoy harta",
-            "harto",
-            "harta",
             "perdida de tiempo",
             "no me ayudas",
             "no sirves",
@@ -990,8 +1025,6 @@ const BUILTIN_FRUSTRATION: &[(&str, &[&str])] = &[
             "inaceitavel",
             "estou farto",
             "estou farta",
-            "farto",
-            "farta",
             "perda de tempo",
             "nao ajuda",
             "nao me ajuda",
@@ -1152,7 +1185,10 @@ fn builtin_rules() -> Vec<Rule> {
                 "lawyer",
                 "attorney",
                 "solicitor",
-                "sue",
+                "sue you",
+                "will sue",
+                "going to sue",
+                "suing",
                 "lawsuit",
                 "legal action",
                 "chargeback",
@@ -1171,7 +1207,9 @@ fn builtin_rules() -> Vec<Rule> {
                 // pt
                 "advogado",
                 "advogada",
-                "processar",
+                "vou processar",
+                "processar voces",
+                "processar vos",
                 "processo judicial",
                 "tribunal",
                 "procon",
@@ -1373,12 +1411,7 @@ mod tests {
             if let Some(h) = &d.handoff {
                 self.handoff = h.clone();
             }
-            let outcome = match reply.outcome {
-                Outcome::Answer => "answer",
-                Outcome::Clarify => "clarify",
-                Outcome::Escalate => "escalate",
-            };
-            let mut t = turn(text, outcome, &d.language);
+            let mut t = turn(text, d.recorded_outcome(reply), &d.language);
             t.reply = d.text(reply).to_string();
             t.intent = reply.intent.as_ref().map(|i| i.to_string());
             self.turns.push(t);
@@ -1777,6 +1810,35 @@ mod tests {
     }
 
     #[test]
+    fn a_shopper_who_cancelled_is_not_offered_a_person_again_at_the_next_clarify() {
+        let mut chat = Chat::new(policy(), CLOSED);
+        no_handover(&chat.say("a", &clarify("en")));
+        assert_eq!(chat.say("b", &clarify("en")).step, Step::AskedForEmail);
+        // The engine makes nothing of "cancel" either: it clarifies.
+        let d = chat.say("cancel", &clarify("en"));
+        assert_eq!(
+            (d.step, d.recorded_outcome(&clarify("en"))),
+            (Step::Cancelled, "handoff")
+        );
+        no_handover(&chat.say("c", &clarify("en")));
+        assert_eq!(chat.say("d", &clarify("en")).step, Step::AskedForEmail);
+    }
+
+    #[test]
+    fn the_subject_is_never_an_email_attempt() {
+        let mut chat = Chat::new(policy(), CLOSED);
+        chat.say(
+            "talk to a human",
+            &escalating("en", HUMAN_HANDOFF_INTENT, "x"),
+        );
+        chat.say("x", &low_confidence("en"));
+        chat.say("y", &low_confidence("en"));
+        let d = chat.say("ana@", &low_confidence("en"));
+        assert_eq!(d.step, Step::GaveUpOnEmail);
+        assert_eq!(d.ticket.unwrap().subject, "talk to a human");
+    }
+
+    #[test]
     fn max_email_attempts_is_configurable() {
         let mut chat = Chat::new(policy_with(|s| s.max_email_attempts = 1), CLOSED);
         chat.say("?", &escalating("en", HUMAN_HANDOFF_INTENT, "x"));
@@ -1846,6 +1908,35 @@ mod tests {
             &low_confidence("nl"),
         );
         assert_eq!(live(&d, Reason::LowConfidence).priority, Priority::Urgent);
+    }
+
+    #[test]
+    fn everyday_words_do_not_raise_the_priority() {
+        // "Sue" is a name and "processar o pedido" is processing an order, not a lawsuit.
+        for (lang, text) in [
+            ("en", "Hi, this is Sue, where is my parcel"),
+            ("pt", "quando vão processar o meu pedido"),
+            ("es", "hay harto stock?"),
+        ] {
+            let mut chat = Chat::new(policy(), OPEN);
+            let t = live(
+                &chat.say(text, &low_confidence(lang)),
+                Reason::LowConfidence,
+            )
+            .clone();
+            assert_eq!(
+                (t.priority, t.category.as_str()),
+                (Priority::Normal, "general"),
+                "{text}"
+            );
+        }
+        // "harto" alone is "a lot" in much of Latin America; "estoy harto" is fed up.
+        let mut chat = Chat::new(policy(), OPEN);
+        no_handover(&chat.say("hay harto stock?", &answer("es", None)));
+        live(
+            &chat.say("estoy harto", &answer("es", None)),
+            Reason::Frustration,
+        );
     }
 
     #[test]
