@@ -445,19 +445,20 @@ impl Policy {
             return true;
         }
         if f.negative_feedback > 0 {
-            let down = |m: &crate::store::MessageId| {
-                input.feedback.iter().any(|fb| {
-                    matches!(fb, Feedback::Helpful { message, helpful: false } if message == m)
-                })
-            };
-            let count = input
-                .feedback
-                .iter()
-                .filter(|fb| matches!(fb, Feedback::Helpful { helpful: false, .. }))
-                .count();
+            // The latest word on each reply counts: a thumbs-down taken back is no thumbs-down.
+            let mut latest: BTreeMap<&str, bool> = BTreeMap::new();
+            for fb in input.feedback {
+                if let Feedback::Helpful { message, helpful } = fb {
+                    latest.insert(message.as_str(), *helpful);
+                }
+            }
+            let count = latest.values().filter(|helpful| !**helpful).count();
             // The latest thumbs-down must be on the bot's last reply: a shopper who cancelled
             // the hand-over is not offered it again for the same old feedback.
-            let fresh = input.turns.last().is_some_and(|t| down(&t.id));
+            let fresh = input
+                .turns
+                .last()
+                .is_some_and(|t| latest.get(t.id.as_str()) == Some(&false));
             if fresh && count >= f.negative_feedback as usize {
                 return true;
             }
@@ -1559,6 +1560,26 @@ mod tests {
                 Reason::Frustration,
             );
         }
+    }
+
+    #[test]
+    fn a_thumbs_down_counts_once_per_reply_and_can_be_taken_back() {
+        let mut chat = Chat::new(policy(), OPEN);
+        chat.say("a", &answer("en", None));
+        let id = chat.turns[0].id.clone();
+        let down = |m: &MessageId| Feedback::Helpful {
+            message: m.clone(),
+            helpful: false,
+        };
+        chat.feedback.extend([down(&id), down(&id)]);
+        no_handover(&chat.say("b", &answer("en", None)));
+        let id2 = chat.turns[1].id.clone();
+        chat.feedback.push(down(&id2));
+        chat.feedback.push(Feedback::Helpful {
+            message: id,
+            helpful: true,
+        });
+        no_handover(&chat.say("c", &answer("en", None)));
     }
 
     #[test]
