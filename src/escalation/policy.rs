@@ -1754,6 +1754,26 @@ mod tests {
     }
 
     #[test]
+    fn outside_hours_in_portuguese_an_incomplete_address_is_explained() {
+        let mut chat = Chat::new(policy(), CLOSED);
+        let d = chat.say(
+            "quero falar com um humano",
+            &escalating("pt", HUMAN_HANDOFF_INTENT, "x"),
+        );
+        assert_eq!(d.text.as_deref(), Some(texts("pt").ask_email));
+        let d = chat.say("joao@", &low_confidence("pt"));
+        assert_eq!(
+            d.text.as_deref(),
+            Some("Desculpe, «joao@» não parece um endereço de e-mail completo: a parte depois do @ está incompleta. Pode escrevê-lo novamente? Deve ser algo como nome@exemplo.com.")
+        );
+        let d = chat.say("é joao.silva@exemplo.pt", &low_confidence("pt"));
+        assert_eq!(d.step, Step::AskedForMessage);
+        let d = chat.say("A minha encomenda chegou partida", &low_confidence("pt"));
+        assert_eq!(d.step, Step::MessageTaken);
+        assert!(d.text.unwrap().contains("amanhã às 09:00"));
+    }
+
+    #[test]
     fn an_escalating_intent_outside_hours_keeps_its_answer_before_the_email_prompt() {
         let mut chat = Chat::new(policy(), CLOSED);
         let d = chat.say(

@@ -86,7 +86,7 @@ const ES: HandoverTexts = HandoverTexts {
 };
 
 const PT: HandoverTexts = HandoverTexts {
-    live: "Vou passá-lo agora a um colega da equipa, que se vai juntar a esta conversa dentro de momentos.",
+    live: "Vou passar a conversa a um colega da equipa, que se vai juntar a nós dentro de momentos.",
     ask_email: "De momento a nossa equipa não está disponível, mas pode deixar-lhe uma mensagem e responderemos por e-mail. Para que endereço de e-mail podemos escrever? (Escreva «cancelar» se preferir não o fazer.)",
     ask_message_known_email: "De momento a nossa equipa não está disponível, mas pode deixar-lhe uma mensagem e responderemos para {email}. O que gostaria de nos dizer? (Escreva «cancelar» se preferir não o fazer.)",
     ask_message: "Obrigado, responderemos para {email}. O que gostaria de dizer à nossa equipa?",
@@ -102,7 +102,7 @@ const PT: HandoverTexts = HandoverTexts {
     message_taken: "Obrigado, passei a sua mensagem à nossa equipa. {promise} A resposta será enviada para {email}.",
     message_taken_no_email: "Obrigado, passei a sua mensagem à nossa equipa. {promise}",
     cancelled: "Sem problema, não passo nada. Posso ajudar em mais alguma coisa?",
-    already_live: "Um colega já tem esta conversa e vai atendê-lo dentro de momentos.",
+    already_live: "Um colega já tem esta conversa e vai responder-lhe dentro de momentos.",
     already_offline: "A nossa equipa já tem a sua mensagem e vai responder-lhe.",
     no_handover: "Desculpe, não consigo ajudar com isso. Pode dizê-lo de outra forma ou perguntar outra coisa?",
 };
