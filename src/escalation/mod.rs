@@ -17,9 +17,19 @@
 //! changes between attempts.
 
 pub mod deliver;
+mod email;
 pub mod format;
+pub mod hours;
+pub mod policy;
 pub mod sign;
+mod texts;
+pub mod ticket;
 pub mod webhook;
+
+pub use email::{find_email, EmailCheck, EmailProblem};
+pub use hours::{BusinessHours, BusinessHoursSettings, HoursError};
+pub use policy::{Decision, Policy, PolicyError, PolicySettings, Step, TicketDraft, TurnInput};
+pub use ticket::{build_ticket, suggested_articles, EarlierConversation, TicketContext};
 
 use std::fmt;
 
