@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::escalation::webhook::WebhookSettings;
+use crate::escalation::{BusinessHours, Policy, PolicyError, PolicySettings};
 use crate::locale::Locale;
+use crate::store::StorageSettings;
 
 /// Errors reading the configuration: all of them are the user's to fix.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,32 @@ pub struct Settings {
     pub limits: Limits,
     pub http: HttpSettings,
     pub semantic: SemanticSettings,
+    /// The conversation database (`concierge serve --data DIR`).
+    pub storage: StorageSettings,
+    pub escalation: EscalationSettings,
+}
+
+/// Handing conversations to the shop's helpdesk.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalationSettings {
+    /// When a person is there to take over. Absent: always (every ticket is `live`).
+    pub hours: Option<BusinessHours>,
+    /// The triggers, the "leave a message" dialogue, priority and category rules.
+    pub policy: PolicySettings,
+    /// Where tickets are sent, signed, and how delivery is retried.
+    pub webhook: WebhookSettings,
+}
+
+impl EscalationSettings {
+    /// The policy these settings describe (checked when the config is read).
+    pub fn policy(&self) -> Result<Policy, PolicyError> {
+        let hours = self
+            .hours
+            .clone()
+            .unwrap_or_else(BusinessHours::always_open);
+        Policy::new(self.policy.clone(), hours)
+    }
 }
 
 /// The semantic layer: sentence embeddings fused with the lexical signals.
@@ -178,6 +207,8 @@ impl Default for Settings {
             limits: Limits::default(),
             semantic: SemanticSettings::default(),
             http: HttpSettings::default(),
+            storage: StorageSettings::default(),
+            escalation: EscalationSettings::default(),
         }
     }
 }
@@ -356,6 +387,13 @@ impl Settings {
         if h.request_timeout_ms == 0 || h.max_body_bytes == 0 || h.max_conversations == 0 {
             return Err("http.request_timeout_ms, http.max_body_bytes and http.max_conversations must be at least 1".into());
         }
+        self.escalation
+            .policy()
+            .map_err(|e| format!("escalation.policy: {e}"))?;
+        self.escalation
+            .webhook
+            .validate()
+            .map_err(|e| format!("escalation.webhook: {e}"))?;
         Ok(())
     }
 }
@@ -374,6 +412,25 @@ fn check_thresholds(t: Thresholds) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_escalation_example_in_the_demo_config_is_valid() {
+        let demo = include_str!("../concierge.yaml");
+        let example: String = demo
+            .lines()
+            .skip_while(|l| *l != "# escalation:")
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(example.starts_with("escalation:"), "{example}");
+        let s = Settings::from_yaml(&format!("{demo}\n{example}\n")).unwrap();
+        s.validate().unwrap();
+        assert!(s.escalation.hours.is_some());
+        assert_eq!(
+            s.escalation.webhook.url,
+            "https://nordhaven.zendesk.com/api/v2/tickets.json"
+        );
+    }
 
     #[test]
     fn typos_name_the_key_and_line() {

@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -220,7 +221,8 @@ pub struct Engine {
 /// The embedded texts: every title, question, section and intent example.
 #[derive(Debug)]
 struct SemanticIndex {
-    embedder: Embedder,
+    /// Shared with the next engine a reload builds.
+    embedder: Arc<Embedder>,
     vectors: Vectors,
     /// Per row of `vectors`: whose text it is, the section (for sections), its language.
     rows: Vec<(Target, Option<usize>, String)>,
@@ -245,6 +247,15 @@ impl Engine {
     /// Loads the knowledge base and intents named in the settings and builds the engine.
     /// Problems in the files are returned as diagnostics; the engine serves what loaded.
     pub fn load(settings: &Settings) -> Result<(Engine, Vec<Diagnostic>), Error> {
+        Engine::load_reusing(settings, None)
+    }
+
+    /// `load`, reusing the model of `previous` (a reload): checking and loading the model
+    /// takes longer than building the rest of a small shop.
+    pub fn load_reusing(
+        settings: &Settings,
+        previous: Option<&Engine>,
+    ) -> Result<(Engine, Vec<Diagnostic>), Error> {
         let default = &settings.shop.default_locale;
         let (kb, mut diags) = KnowledgeBase::load_dir(&settings.knowledge_base, default);
         let (shop, mut d) = intents::load_dir(&settings.intents, default);
@@ -268,7 +279,11 @@ impl Engine {
                 }
             }
         }
-        let engine = Engine::new(settings.clone(), kb, intents)?;
+        let model = previous
+            .and_then(|p| p.semantic.as_ref())
+            .filter(|_| previous.is_some_and(|p| p.settings.semantic == settings.semantic))
+            .map(|s| s.embedder.clone());
+        let engine = Engine::with_model(settings.clone(), kb, intents, model)?;
         Ok((engine, diags))
     }
 
@@ -277,6 +292,16 @@ impl Engine {
         settings: Settings,
         kb: KnowledgeBase,
         intents: Vec<Intent>,
+    ) -> Result<Engine, Error> {
+        Engine::with_model(settings, kb, intents, None)
+    }
+
+    /// `new`, with a model already loaded (when the settings enable the semantic layer).
+    fn with_model(
+        settings: Settings,
+        kb: KnowledgeBase,
+        intents: Vec<Intent>,
+        model: Option<Arc<Embedder>>,
     ) -> Result<Engine, Error> {
         let default = settings.shop.default_locale.language().to_string();
         let mut languages: Vec<String> = if settings.shop.locales.is_empty() {
@@ -369,10 +394,15 @@ impl Engine {
             semantic_off: None,
         };
         if engine.settings.semantic.enabled {
-            match Embedder::load(
-                &engine.settings.semantic.model_dir(),
-                engine.settings.semantic.threads,
-            ) {
+            let loaded = match model {
+                Some(m) => Ok(m),
+                None => Embedder::load(
+                    &engine.settings.semantic.model_dir(),
+                    engine.settings.semantic.threads,
+                )
+                .map(Arc::new),
+            };
+            match loaded {
                 Ok(embedder) => engine.semantic = Some(engine.embed_shop(embedder)?),
                 Err(e) if engine.settings.semantic.on_error == OnModelError::Lexical => {
                     tracing::warn!("semantic layer off, running the lexical engine alone: {e}");
@@ -385,7 +415,7 @@ impl Engine {
     }
 
     /// Embeds every title, question, section and intent example, reusing cached vectors.
-    fn embed_shop(&self, embedder: Embedder) -> Result<SemanticIndex, Error> {
+    fn embed_shop(&self, embedder: Arc<Embedder>) -> Result<SemanticIndex, Error> {
         let mut texts: Vec<String> = Vec::new();
         let mut rows = Vec::new();
         for (ai, a) in self.kb.articles().iter().enumerate() {

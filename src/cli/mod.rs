@@ -1,7 +1,7 @@
 //! The subcommands: ask, search, check, eval, calibrate, chat, serve, forget.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +12,11 @@ use clap::{Args, Parser, Subcommand};
 use concierge::config::Settings;
 use concierge::diagnostic::Diagnostic;
 use concierge::engine::{Engine, Outcome, Question, Reply};
+use concierge::escalation::{DeliveryState, EscalationId, Outbox, OutboxError};
 use concierge::eval;
+use concierge::http::wire::TicketOut;
 use concierge::locale::Locale;
-use concierge::store::{self, SqliteStore, StorageSettings, Store};
+use concierge::store::{self, SqliteStore, Store};
 
 /// How often `serve` purges what is past retention.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
@@ -48,6 +50,54 @@ enum Command {
     Serve(ServeArgs),
     /// Delete everything stored about a customer: conversations, messages, feedback, tickets.
     Forget(ForgetArgs),
+    /// Escalation tickets: list them, or put one back in line for delivery.
+    #[command(subcommand)]
+    Tickets(TicketsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TicketsCommand {
+    /// Tickets and their delivery, newest first.
+    List(TicketsListArgs),
+    /// Puts a ticket (a dead letter, after the helpdesk is fixed) back in line: a running
+    /// `serve` sends it within seconds, or the next one at start.
+    Retry(TicketsRetryArgs),
+}
+
+#[derive(Debug, Args)]
+struct TicketsListArgs {
+    /// Only tickets in this state.
+    #[arg(long, value_enum)]
+    state: Option<TicketState>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+    /// The data folder `serve` uses.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA)]
+    data: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct TicketsRetryArgs {
+    /// The ticket's id (`esc_…`), or `--dead` for every dead letter.
+    #[arg(value_name = "ID", required_unless_present = "dead")]
+    id: Option<String>,
+    /// Retry every dead ticket.
+    #[arg(long, conflicts_with = "id")]
+    dead: bool,
+    /// The data folder `serve` uses.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA)]
+    data: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TicketState {
+    Pending,
+    Delivered,
+    Dead,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +227,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Calibrate(a) => calibrate(a),
         Command::Chat(s) => chat(s),
         Command::Serve(a) => serve(a),
+        Command::Tickets(TicketsCommand::List(a)) => tickets_list(a),
+        Command::Tickets(TicketsCommand::Retry(a)) => tickets_retry(a),
         Command::Forget(a) => forget(a),
     }
 }
@@ -604,7 +656,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&a.data)?);
     tracing::info!(path = %a.data.join(store::FILE_NAME).display(), "conversations are kept in the database");
     // Retention runs at start and then hourly (the default `storage:` settings).
-    store::spawn_retention(store.clone(), StorageSettings::default(), RETENTION_EVERY)
+    store::spawn_retention(store.clone(), settings.storage.clone(), RETENTION_EVERY)
         .context("starting the retention thread")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -629,15 +681,91 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn forget(a: ForgetArgs) -> Result<ExitCode> {
-    let path = a.data.join(store::FILE_NAME);
+/// The database `serve` keeps in `data`, which must exist already.
+fn existing_store(data: &Path) -> Result<SqliteStore> {
+    let path = data.join(store::FILE_NAME);
     if !path.is_file() {
         bail!(
             "there is no database at {}\n  hint: pass the --data DIR that `concierge serve` uses",
             path.display()
         );
     }
-    let store = SqliteStore::open(&path)?;
+    Ok(SqliteStore::open(&path)?)
+}
+
+fn tickets_list(a: TicketsListArgs) -> Result<ExitCode> {
+    let store = existing_store(&a.data)?;
+    let state = a.state.map(|s| match s {
+        TicketState::Pending => DeliveryState::Pending,
+        TicketState::Delivered => DeliveryState::Delivered,
+        TicketState::Dead => DeliveryState::Dead,
+    });
+    let tickets = store.list(state, a.limit.max(1))?;
+    let mut out = std::io::stdout().lock();
+    for e in &tickets {
+        let t = TicketOut::from_entry(e);
+        if a.json {
+            writeln!(out, "{}", serde_json::to_string(&t)?)?;
+        } else {
+            let when = |ms: u64| {
+                jiff::Timestamp::from_millisecond(ms as i64)
+                    .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default()
+            };
+            writeln!(
+                out,
+                "{}  {:9}  attempts {:2}  {}  {:6}  {:7}  {}  \"{}\"{}",
+                t.id,
+                t.state,
+                t.attempts,
+                when(t.created_ms),
+                t.priority,
+                t.mode,
+                t.reason,
+                t.subject,
+                t.last_error
+                    .as_deref()
+                    .map(|e| format!("  last error: {e}"))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    if tickets.is_empty() && !a.json {
+        eprintln!("no tickets");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tickets_retry(a: TicketsRetryArgs) -> Result<ExitCode> {
+    let store = existing_store(&a.data)?;
+    let ids: Vec<EscalationId> = match &a.id {
+        Some(id) => vec![EscalationId::parse(id)
+            .with_context(|| format!("`{id}` is not a ticket id (they look like esc_0123…)"))?],
+        None => store
+            .list(Some(DeliveryState::Dead), usize::MAX)?
+            .into_iter()
+            .map(|e| e.ticket.id)
+            .collect(),
+    };
+    let now = store::now_ms();
+    let mut retried = 0;
+    for id in &ids {
+        match store.retry(id, now) {
+            Ok(true) => retried += 1,
+            Ok(false) => println!("{id} was already delivered: nothing to do"),
+            Err(OutboxError::UnknownTicket(_)) => {
+                bail!("no ticket `{id}`\n  hint: `concierge tickets list` shows the ids")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    println!("{retried} ticket(s) back in line: a running `concierge serve` sends them within seconds, or the next start does");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn forget(a: ForgetArgs) -> Result<ExitCode> {
+    let path = a.data.join(store::FILE_NAME);
+    let store = existing_store(&a.data)?;
     let report = store
         .forget_customer(&a.customer)
         .with_context(|| format!("forgetting customer `{}`", a.customer))?;

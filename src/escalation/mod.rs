@@ -89,12 +89,34 @@ pub enum Reason {
     EscalateIntent,
 }
 
+impl Reason {
+    /// The name used in payloads and the API (`low_confidence`, `human_requested`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::LowConfidence => "low_confidence",
+            Reason::HumanRequested => "human_requested",
+            Reason::RepeatedFallback => "repeated_fallback",
+            Reason::Frustration => "frustration",
+            Reason::EscalateIntent => "escalate_intent",
+        }
+    }
+}
+
 /// Whether a person takes over now (inside business hours) or answers the message later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     Live,
     Offline,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Offline => "offline",
+        }
+    }
 }
 
 /// Triage order for the helpdesk.
@@ -105,6 +127,17 @@ pub enum Priority {
     Normal,
     High,
     Urgent,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
 }
 
 /// Who said a line of the transcript.

@@ -145,16 +145,16 @@ mod tests {
     use crate::store::{ConversationId, Customer, MessageId};
 
     fn conversation(id: &str, channel: &str, started_ms: u64) -> Conversation {
-        Conversation {
-            id: ConversationId::parse(id).unwrap(),
-            channel: channel.into(),
-            customer: Customer {
+        Conversation::new(
+            ConversationId::parse(id).unwrap(),
+            channel,
+            Customer {
                 id: Some("cust-42".into()),
                 name: Some("Ana".into()),
                 email: None,
             },
             started_ms,
-        }
+        )
     }
 
     fn turn(text: &str, reply: &str, at_ms: u64) -> Turn {

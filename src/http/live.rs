@@ -86,7 +86,10 @@ impl Live {
     /// served whatever its problems, as the other commands do; later ones only without errors.
     pub fn load(&self) -> LoadResult {
         let started = Instant::now();
-        let (engine, diags) = match Engine::load(&self.settings) {
+        // The model of the engine being served is reused: loading it again would take longer
+        // than the rest of the reload.
+        let previous = self.engine.load_full();
+        let (engine, diags) = match Engine::load_reusing(&self.settings, previous.as_deref()) {
             Ok((e, d)) => (Some(e), d),
             Err(e) => (
                 None,

@@ -23,11 +23,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Notify, Semaphore};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::{HttpSettings, Settings};
 use crate::engine::Engine;
+use crate::escalation::deliver::Deliverer;
+use crate::escalation::{Outbox, Policy, PolicyError};
 use crate::store::{MemoryStore, Store};
 
 pub use error::{ApiError, ErrorKind};
@@ -43,6 +45,10 @@ pub struct AppState {
 struct Shared {
     live: Arc<Live>,
     store: Arc<dyn Store>,
+    /// When to hand a conversation to a person, and what to say meanwhile.
+    policy: Arc<Policy>,
+    /// Wakes the delivery worker when a ticket is committed.
+    outbox_ready: Arc<Notify>,
     metrics: Arc<Metrics>,
     limiter: limit::RateLimiter,
     permits: Semaphore,
@@ -53,13 +59,21 @@ struct Shared {
 }
 
 impl AppState {
-    /// State for serving `live` with the given store.
-    pub fn new(settings: &Settings, live: Arc<Live>, store: Arc<dyn Store>) -> Self {
+    /// State for serving `live` with the given store. The escalation policy comes from
+    /// `settings`, which `Settings::validate` has checked.
+    pub fn new(
+        settings: &Settings,
+        live: Arc<Live>,
+        store: Arc<dyn Store>,
+        outbox_ready: Arc<Notify>,
+    ) -> Result<Self, PolicyError> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        AppState {
+        Ok(AppState {
             inner: Arc::new(Shared {
                 live,
                 store,
+                policy: Arc::new(settings.escalation.policy()?),
+                outbox_ready,
                 metrics: Arc::new(Metrics::default()),
                 limiter: limit::RateLimiter::new(settings.http.rate_limit),
                 permits: Semaphore::new(cores),
@@ -68,14 +82,15 @@ impl AppState {
                 shop_name: settings.shop.name.clone(),
                 openapi: routes::openapi_json(),
             }),
-        }
+        })
     }
 
     /// State serving an engine that is already loaded, with an in-memory store (tests).
     pub fn with_engine(settings: &Settings, engine: Arc<Engine>) -> Self {
         let live = Live::with_engine(settings.clone(), engine);
         let store = Arc::new(MemoryStore::new(settings.http.max_conversations));
-        AppState::new(settings, live, store)
+        AppState::new(settings, live, store, Arc::new(Notify::new()))
+            .expect("the settings of a test are valid")
     }
 
     pub fn live(&self) -> &Arc<Live> {
@@ -145,6 +160,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
         .route("/admin/status", get(routes::admin_status))
+        .route("/admin/tickets", get(routes::admin_tickets))
+        .route(
+            "/admin/tickets/{id}/retry",
+            post(routes::admin_retry_ticket),
+        )
         .route("/openapi.json", get(routes::openapi))
         .route("/widget.js", get(routes::widget_js))
         .route("/", get(routes::demo_page))
@@ -227,17 +247,42 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     response
 }
 
+/// Errors of the service as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("escalation.policy: {0}")]
+    Policy(#[from] PolicyError),
+    #[error("escalation.webhook: {0}")]
+    Webhook(#[from] crate::escalation::deliver::DeliverError),
+}
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish, keeping
 /// conversations in `store`. Loads the content in the background (so that `/healthz` answers
-/// at once and `/readyz` says when the index is ready) and watches it for edits.
+/// at once and `/readyz` says when the index is ready) and watches it for edits. The ticket
+/// delivery worker runs beside it, on the same store, and resumes whatever is pending; at
+/// shutdown it finishes the attempts in flight.
 pub async fn serve(
     settings: Settings,
     store: Arc<dyn Store>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> Result<(), ServeError> {
     let live = Live::new(settings.clone());
-    let state = AppState::new(&settings, live.clone(), store);
+    let outbox_ready = Arc::new(Notify::new());
+    let state = AppState::new(&settings, live.clone(), store.clone(), outbox_ready.clone())?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let outbox: Arc<dyn Outbox> = store;
+    let mut worker_stop = stop_rx.clone();
+    let worker = Deliverer::spawn(
+        settings.escalation.webhook.clone(),
+        outbox,
+        outbox_ready,
+        async move {
+            let _ = worker_stop.wait_for(|stop| *stop).await;
+        },
+    )?;
     let metrics = state.metrics().clone();
     let interval = settings.http.reload_interval_ms;
     let loader = live.clone();
@@ -260,9 +305,19 @@ pub async fn serve(
             }
         })?;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    // Requests have finished (their tickets are committed); let the worker finish its
+    // attempts in flight. What is still pending is sent at the next start.
+    if let Err(e) = worker.await {
+        tracing::error!(error = %e, "the ticket delivery worker failed");
+    }
+    drop(stop_rx);
+    Ok(served?)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -12,10 +12,17 @@ use utoipa::OpenApi;
 use super::error::{ApiError, ErrorKind};
 use super::wire::*;
 use super::AppState;
-use crate::engine::Question;
+use crate::engine::{Engine, Question, Reply};
+use crate::escalation::{
+    build_ticket, suggested_articles, Decision, DeliveryState, EarlierConversation, EscalationId,
+    Handoff, OutboxError, Policy, Step, Ticket, TicketContext, TurnInput,
+};
 use crate::kb::ArticleId;
 use crate::locale::Locale;
-use crate::store::{self, Conversation, ConversationId, Customer, Feedback, MessageId, Turn};
+use crate::pii;
+use crate::store::{
+    self, Conversation, ConversationId, Customer, Feedback, MessageId, Store, Turn,
+};
 
 const WIDGET_JS: &str = include_str!("assets/widget.js");
 const DEMO_HTML: &str = include_str!("assets/demo.html");
@@ -35,6 +42,8 @@ const DEMO_HTML: &str = include_str!("assets/demo.html");
         healthz,
         readyz,
         admin_status,
+        admin_tickets,
+        admin_retry_ticket,
         metrics
     ),
     components(schemas(
@@ -52,6 +61,10 @@ const DEMO_HTML: &str = include_str!("assets/demo.html");
         StatusOk,
         ReadyResponse,
         ProblemOut,
+        HandoffOut,
+        TicketsResponse,
+        TicketOut,
+        RetryResponse,
         ErrorBody,
         ErrorDetail
     ))
@@ -173,54 +186,76 @@ pub async fn post_message(
     });
     let engine = state.engine()?;
     let store = state.inner.store.clone();
-    let (conversation, message, reply) = state
-        .blocking(move || -> Result<_, store::Error> {
-            let conversation = match existing {
-                Some(id) => {
-                    if store.conversation(&id)?.is_none() {
-                        return Err(store::Error::UnknownConversation(id));
-                    }
-                    id
-                }
-                None => {
-                    let id = ConversationId::generate();
-                    store.create_conversation(Conversation::new(
-                        id.clone(),
-                        channel,
-                        customer,
-                        store::now_ms(),
-                    ))?;
-                    id
-                }
-            };
-            let reply = engine.ask(&Question::new(&text).with_locale_hint(locale));
-            let message = MessageId::generate();
-            store.record_turn(
-                &conversation,
-                Turn {
-                    id: message.clone(),
-                    text,
-                    reply: reply.text.clone(),
-                    outcome: outcome_name(&reply).to_string(),
-                    language: reply.language.clone(),
-                    intent: reply.intent.as_ref().map(|i| i.to_string()),
-                    article: reply.article.as_ref().map(|a| a.to_string()),
-                    confidence: reply.confidence,
-                    at_ms: store::now_ms(),
-                },
-                None,
-                None,
-            )?;
-            Ok((conversation, message, reply))
+    let policy = state.inner.policy.clone();
+    let handled = state
+        .blocking(move || {
+            answer_and_record(
+                &engine,
+                store.as_ref(),
+                &policy,
+                existing,
+                Conversation::new(
+                    ConversationId::generate(),
+                    channel,
+                    customer,
+                    store::now_ms(),
+                ),
+                &text,
+                locale,
+            )
         })
         .await?
         .map_err(store_error)?;
-    let response = MessageResponse::new(conversation.to_string(), message.to_string(), reply);
+    if handled.ticket.is_some() {
+        // Committed: the worker may send it now.
+        state.inner.outbox_ready.notify_one();
+    }
+    let Handled {
+        conversation,
+        message,
+        reply,
+        decision,
+        handoff,
+        ticket,
+    } = handled;
+    let mut response = MessageResponse::new(conversation.to_string(), message.to_string(), reply);
+    if let Some(text) = decision.text {
+        response.text = text;
+    }
+    let reason = match (&ticket, &handoff) {
+        (Some(t), _) => Some(t.reason),
+        (None, Handoff::AwaitingEmail { reason, .. } | Handoff::AwaitingMessage { reason, .. }) => {
+            Some(*reason)
+        }
+        _ => None,
+    };
+    if decision.step != Step::Bot {
+        // The dialogue speaks now: no "did you mean" choices under it.
+        response.suggestions.clear();
+        response.outcome = if decision.step == Step::Cancelled {
+            "answer".into()
+        } else {
+            "escalate".into()
+        };
+        if let Some(r) = reason {
+            response.escalation = Some(r.as_str().to_string());
+        }
+    }
+    response.handoff = HandoffOut::from_state(&handoff);
     state.inner.metrics.message(
         &response.outcome,
         &response.language,
         response.escalation.as_deref(),
     );
+    if let Some(t) = &ticket {
+        tracing::info!(
+            conversation_id = %conversation,
+            ticket_id = %t.id,
+            reason = t.reason.as_str(),
+            mode = t.mode.as_str(),
+            "escalation committed to the outbox"
+        );
+    }
     // Never the shopper's text at info level: it may hold personal data.
     tracing::info!(
         conversation_id = %conversation,
@@ -234,6 +269,131 @@ pub async fn post_message(
     );
     Ok(Json(response))
 }
+
+/// What one message did: the reply, the policy's decision, the conversation's hand-over
+/// state after it, and the ticket committed with it.
+struct Handled {
+    conversation: ConversationId,
+    message: MessageId,
+    reply: Reply,
+    decision: Decision,
+    handoff: Handoff,
+    ticket: Option<Ticket>,
+}
+
+/// Answers a message and records it: the engine's reply, the escalation policy's decision,
+/// and in ONE store transaction the turn, the new hand-over state and the ticket (if any), so
+/// a ticket exists before the shopper sees the reply. Blocking: call it on a blocking thread.
+fn answer_and_record(
+    engine: &Engine,
+    store: &dyn Store,
+    policy: &Policy,
+    existing: Option<ConversationId>,
+    new: Conversation,
+    text: &str,
+    locale: Option<Locale>,
+) -> Result<Handled, store::Error> {
+    let (conversation, is_new) = match existing {
+        Some(id) => (
+            store
+                .conversation(&id)?
+                .ok_or(store::Error::UnknownConversation(id))?,
+            false,
+        ),
+        None => {
+            store.create_conversation(new.clone())?;
+            (new, true)
+        }
+    };
+    // Personal data never goes further than this function unmasked (the store masks too).
+    let text = pii::mask(text).into_owned();
+    let (turns, feedback) = if is_new {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            store.turns(&conversation.id)?,
+            store.feedback(&conversation.id)?,
+        )
+    };
+    let reply = engine.ask(&Question::new(&text).with_locale_hint(locale));
+    let now = jiff::Timestamp::now();
+    let decision = policy.decide(&TurnInput {
+        text: &text,
+        reply: &reply,
+        turns: &turns,
+        feedback: &feedback,
+        handoff: &conversation.handoff,
+        customer: &conversation.customer,
+        language: &reply.language,
+        now,
+    });
+    let message = MessageId::generate();
+    let turn = Turn {
+        id: message.clone(),
+        text,
+        reply: decision.text(&reply).to_string(),
+        outcome: decision.recorded_outcome(&reply).to_string(),
+        language: decision.language.clone(),
+        intent: reply.intent.as_ref().map(|i| i.to_string()),
+        article: reply.article.as_ref().map(|a| a.to_string()),
+        confidence: reply.confidence,
+        at_ms: now.as_millisecond().max(0) as u64,
+    };
+    let ticket = match &decision.ticket {
+        None => None,
+        Some(draft) => {
+            let history = match &conversation.customer.id {
+                Some(customer) => {
+                    store.customer_history(customer, &conversation.id, EARLIER_CONVERSATIONS)?
+                }
+                None => Vec::new(),
+            };
+            let earlier: Vec<EarlierConversation<'_>> = history
+                .iter()
+                .map(|(c, t)| EarlierConversation {
+                    conversation: c,
+                    turns: t,
+                })
+                .collect();
+            let mut all = turns;
+            all.push(turn.clone());
+            let kb = engine.knowledge_base();
+            let suggested =
+                suggested_articles(&reply, |id| kb.get(id).map(|a| engine.link(a, "").url));
+            Some(build_ticket(
+                draft,
+                &TicketContext {
+                    conversation: &conversation,
+                    turns: &all,
+                    earlier: &earlier,
+                    suggested_articles: &suggested,
+                    now,
+                },
+            ))
+        }
+    };
+    let handoff = decision
+        .handoff
+        .clone()
+        .unwrap_or_else(|| conversation.handoff.clone());
+    store.record_turn(
+        &conversation.id,
+        turn,
+        decision.handoff.as_ref(),
+        ticket.as_ref(),
+    )?;
+    Ok(Handled {
+        conversation: conversation.id,
+        message,
+        reply,
+        decision,
+        handoff,
+        ticket,
+    })
+}
+
+/// Earlier conversations of the same customer that a ticket carries.
+const EARLIER_CONVERSATIONS: usize = 5;
 
 /// The help-center search box.
 #[utoipa::path(
@@ -460,16 +620,97 @@ pub async fn admin_status(
     State(state): State<AppState>,
     extensions: axum::http::Extensions,
 ) -> Result<impl IntoResponse, ApiError> {
+    loopback_only(&extensions)?;
+    Ok(ready_response(&state))
+}
+
+/// The admin endpoints answer only the machine itself.
+fn loopback_only(extensions: &axum::http::Extensions) -> Result<(), ApiError> {
     // Without connection info (tests through `oneshot`) there is no remote peer.
     if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         if !addr.ip().is_loopback() {
             return Err(ApiError::new(
                 ErrorKind::Forbidden,
-                "the admin status is only served to the machine itself",
+                "the admin endpoints are only served to the machine itself",
             ));
         }
     }
-    Ok(ready_response(&state))
+    Ok(())
+}
+
+/// Escalation tickets and their delivery, newest first; only from the machine itself.
+#[utoipa::path(get, path = "/admin/tickets", tag = "operations",
+    params(TicketsParams),
+    responses(
+        (status = 200, description = "Tickets", body = TicketsResponse),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not from loopback", body = ErrorBody),
+    ))]
+pub async fn admin_tickets(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    params: Result<Query<TicketsParams>, QueryRejection>,
+) -> Result<Json<TicketsResponse>, ApiError> {
+    loopback_only(&extensions)?;
+    let Query(params) = params?;
+    let filter = match params.state.as_deref() {
+        None | Some("") | Some("all") => None,
+        Some("pending") => Some(DeliveryState::Pending),
+        Some("delivered") => Some(DeliveryState::Delivered),
+        Some("dead") => Some(DeliveryState::Dead),
+        Some(other) => {
+            return Err(ApiError::new(
+                ErrorKind::InvalidQuery,
+                format!("`state` is `{other}`: use `pending`, `delivered`, `dead` or `all`"),
+            ))
+        }
+    };
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorKind::InvalidQuery,
+            "`limit` must be between 1 and 1000",
+        ));
+    }
+    let store = state.inner.store.clone();
+    let tickets = state
+        .blocking(move || store.list(filter, limit))
+        .await?
+        .map_err(ApiError::internal)?;
+    Ok(Json(TicketsResponse {
+        tickets: tickets.iter().map(TicketOut::from_entry).collect(),
+    }))
+}
+
+/// Puts a ticket back in line for delivery now (a dead letter, after the helpdesk is fixed);
+/// only from the machine itself.
+#[utoipa::path(post, path = "/admin/tickets/{id}/retry", tag = "operations",
+    params(("id" = String, Path, description = "The ticket id (`esc_…`)")),
+    responses(
+        (status = 200, description = "`retried` is false when the ticket was already delivered", body = RetryResponse),
+        (status = 403, description = "`forbidden`: not from loopback", body = ErrorBody),
+        (status = 404, description = "`unknown_ticket`", body = ErrorBody),
+    ))]
+pub async fn admin_retry_ticket(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    Path(id): Path<String>,
+) -> Result<Json<RetryResponse>, ApiError> {
+    loopback_only(&extensions)?;
+    let unknown = || ApiError::new(ErrorKind::UnknownTicket, format!("no ticket `{id}`"));
+    let ticket = EscalationId::parse(&id).ok_or_else(unknown)?;
+    let store = state.inner.store.clone();
+    let retried = state
+        .blocking(move || store.retry(&ticket, store::now_ms()))
+        .await?
+        .map_err(|e| match e {
+            OutboxError::UnknownTicket(_) => unknown(),
+            e => ApiError::internal(e),
+        })?;
+    if retried {
+        state.inner.outbox_ready.notify_one();
+    }
+    Ok(Json(RetryResponse { retried }))
 }
 
 /// Prometheus metrics (text exposition format).

@@ -97,7 +97,13 @@ async fn errors_have_one_shape() {
 async fn not_ready_until_the_first_load() {
     let settings = demo_settings();
     let live = Live::new(settings.clone());
-    let state = AppState::new(&settings, live, Arc::new(MemoryStore::new(10)));
+    let state = AppState::new(
+        &settings,
+        live,
+        Arc::new(MemoryStore::new(10)),
+        Default::default(),
+    )
+    .unwrap();
     let (s, v) = call(
         router(state.clone()),
         Request::get("/readyz").body(Body::empty()).unwrap(),

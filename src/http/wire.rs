@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Reply, SearchHit};
+use crate::escalation::{DeliveryState, Handoff, OutboxEntry};
 
 /// `POST /v1/messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,9 +56,52 @@ pub struct MessageResponse {
     pub link: Option<LinkOut>,
     /// The answer is in the shop's default language because the shopper's has none.
     pub fallback: bool,
-    /// Why it is handed to a person: `low_confidence` or `intent`.
+    /// Why it is handed to a person: `low_confidence`, `human_requested`,
+    /// `repeated_fallback`, `frustration` or `escalate_intent` (`intent` when the shop
+    /// switched the trigger off and the engine alone wanted a person).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub escalation: Option<String>,
+    /// Where the conversation is in the hand-over to a person, once it started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<HandoffOut>,
+}
+
+/// The hand-over to a person.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HandoffOut {
+    /// `awaiting_email` (outside business hours: the bot asked for an address),
+    /// `awaiting_message` (the bot asked the shopper to leave a message) or `handed_over`
+    /// (a ticket was created).
+    #[schema(example = "handed_over")]
+    pub stage: String,
+    /// `live` (a person takes over now) or `offline` (the reply comes by email); with
+    /// `handed_over`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The helpdesk ticket's id (the webhook's `id`); with `handed_over`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<String>,
+}
+
+impl HandoffOut {
+    /// The API's view of a conversation's hand-over state; `None` while the bot answers.
+    pub fn from_state(h: &Handoff) -> Option<HandoffOut> {
+        let stage = |s: &str| HandoffOut {
+            stage: s.to_string(),
+            mode: None,
+            ticket_id: None,
+        };
+        match h {
+            Handoff::Bot => None,
+            Handoff::AwaitingEmail { .. } => Some(stage("awaiting_email")),
+            Handoff::AwaitingMessage { .. } => Some(stage("awaiting_message")),
+            Handoff::HandedOver { ticket, mode } => Some(HandoffOut {
+                mode: Some(mode.as_str().to_string()),
+                ticket_id: Some(ticket.to_string()),
+                ..stage("handed_over")
+            }),
+        }
+    }
 }
 
 /// A "did you mean" choice: send its `title` as the next message to pick it.
@@ -109,6 +153,7 @@ impl MessageResponse {
                 crate::engine::EscalationReason::LowConfidence => "low_confidence".to_string(),
                 crate::engine::EscalationReason::Intent => "intent".to_string(),
             }),
+            handoff: None,
         }
     }
 }
@@ -262,4 +307,68 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people.
     pub message: String,
+}
+
+/// `GET /admin/tickets` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketsParams {
+    /// `pending`, `delivered`, `dead` or `all` (default).
+    pub state: Option<String>,
+    /// At most this many, newest first (default 50, at most 1000).
+    pub limit: Option<usize>,
+}
+
+/// `GET /admin/tickets`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketsResponse {
+    pub tickets: Vec<TicketOut>,
+}
+
+/// A ticket's delivery, without the transcript (the helpdesk has it).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketOut {
+    pub id: String,
+    /// `pending`, `delivered` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    /// Unix milliseconds of the next attempt (pending tickets).
+    pub next_attempt_ms: Option<u64>,
+    pub last_error: Option<String>,
+    pub created_ms: u64,
+    pub delivered_ms: Option<u64>,
+    pub conversation_id: String,
+    pub reason: String,
+    pub mode: String,
+    pub priority: String,
+    pub category: String,
+    pub subject: String,
+}
+
+impl TicketOut {
+    pub fn from_entry(e: &OutboxEntry) -> TicketOut {
+        let t = &e.ticket;
+        TicketOut {
+            id: t.id.to_string(),
+            state: e.state.as_str().to_string(),
+            attempts: e.attempts,
+            next_attempt_ms: (e.state == DeliveryState::Pending).then_some(e.next_attempt_ms),
+            last_error: e.last_error.clone(),
+            created_ms: e.created_ms,
+            delivered_ms: e.delivered_ms,
+            conversation_id: t.conversation_id.clone(),
+            reason: t.reason.as_str().to_string(),
+            mode: t.mode.as_str().to_string(),
+            priority: t.priority.as_str().to_string(),
+            category: t.category.clone(),
+            subject: t.subject.clone(),
+        }
+    }
+}
+
+/// `POST /admin/tickets/{id}/retry`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RetryResponse {
+    /// False when the ticket had already been delivered (nothing to do).
+    pub retried: bool,
 }

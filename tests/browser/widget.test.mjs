@@ -23,6 +23,9 @@ const CLARIFY_CANDIDATES = [
   "wondering about things before the holidays, what should I know",
   "I need the same tent but in green instead of orange",
   "ordering from toronto, how many days till it gets here with standard?",
+  "can you help me with something about the jacket",
+  "problem with payment",
+  "i have a question about my order and the delivery",
 ].filter(Boolean);
 
 async function findClarifyQuestion() {

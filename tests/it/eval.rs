@@ -10,24 +10,22 @@ fn eval(file: &str, args: &[&str]) -> Output {
     run(&mut cmd, b"")
 }
 
-/// The bar the demo shop must clear before a release. Quality tuning may not have reached it
-/// yet; the failure message then shows where it stands.
+const GATE: [&str; 8] = [
+    "--min-top1",
+    "en=0.90",
+    "--min-top1",
+    "0.85",
+    "--min-escalation-recall",
+    "0.80",
+    "--max-false-escalation",
+    "0.05",
+];
+
+/// The bar the demo shop must clear (issue 2), with the engine as built: hybrid (lexical +
+/// the sentence-embedding model) by default. The failure message shows where it stands.
 #[test]
-#[ignore = "not met yet (issue 2 stays open): English top-1 is 89.8% < 90%"]
 fn acceptance_gate() {
-    let out = eval(
-        "tests/eval/questions.jsonl",
-        &[
-            "--min-top1",
-            "en=0.90",
-            "--min-top1",
-            "0.85",
-            "--min-escalation-recall",
-            "0.80",
-            "--max-false-escalation",
-            "0.05",
-        ],
-    );
+    let out = eval("tests/eval/questions.jsonl", &GATE);
     let table: Vec<&str> = out
         .stdout
         .lines()
@@ -44,25 +42,15 @@ fn acceptance_gate() {
     );
 }
 
-/// Every acceptance target that is met is enforced at its level; English top-1 (89.8% on
-/// 29 November 2026, one question short of 90%) has a floor a little below it. Raise it as
-/// tuning gains, and remove this test when `acceptance_gate` passes.
+/// The lexical engine alone (`--lexical-only`, and the `--no-default-features` build) meets
+/// every target but English top-1, which is 89.8% (one question short of 90%): it has a
+/// floor a little below, so it cannot regress unnoticed.
 #[test]
-fn no_regression_below_the_current_level() {
-    let out = eval(
-        "tests/eval/questions.jsonl",
-        &[
-            "--min-top1",
-            "en=0.87",
-            "--min-top1",
-            "0.85",
-            "--min-escalation-recall",
-            "0.80",
-            "--max-false-escalation",
-            "0.05",
-        ],
-    );
-    out.assert_code(0);
+fn the_lexical_engine_stays_at_its_level() {
+    let mut args = GATE.to_vec();
+    args[1] = "en=0.87";
+    args.push("--lexical-only");
+    eval("tests/eval/questions.jsonl", &args).assert_code(0);
 }
 
 #[test]

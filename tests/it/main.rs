@@ -4,6 +4,7 @@ mod browser;
 mod check;
 mod cli;
 mod datasets;
+mod escalation;
 mod eval;
 mod exe;
 mod forget;
