@@ -154,6 +154,8 @@ mod tests {
                 email: None,
             },
             started_ms,
+            last_ms: started_ms,
+            handoff: Default::default(),
         }
     }
 
