@@ -250,8 +250,8 @@ fn main() {
     println!();
     println!("Inside one message's embedding (rust-bert called directly on a thread of its own, batch of one, no padding):");
     println!();
-    println!("| libtorch threads | texts | word pieces (median, max) | tokenize median | encode median | encode p99 | forward + pooling median |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| libtorch threads | texts | word pieces (median, max) | tokenize median | encode median | encode p99 | forward + pooling median | encode median, ≤ 16 word pieces | encode median, > 32 word pieces |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for threads in [1, 2] {
         let p = embed::profile(&model, threads, &questions, if benchmark { 3 } else { 1 })
             .unwrap_or_else(|e| panic!("{e}"));
@@ -265,8 +265,24 @@ fn main() {
             .zip(&p.tokenize)
             .map(|(e, t)| e.saturating_sub(*t))
             .collect();
+        // Does the cost grow with the message's length?
+        let by_length = |keep: &dyn Fn(usize) -> bool| {
+            let v: Vec<Duration> = p
+                .encode
+                .iter()
+                .zip(&p.tokens)
+                .filter(|(_, &n)| keep(n))
+                .map(|(d, _)| *d)
+                .collect();
+            let n = v.len();
+            if n == 0 {
+                "–".to_string()
+            } else {
+                format!("{} ({n})", ms(median(v)))
+            }
+        };
         println!(
-            "| {threads} | {} | {}, {} | {} | {} | {} | {} |",
+            "| {threads} | {} | {}, {} | {} | {} | {} | {} | {} | {} |",
             p.encode.len(),
             tokens[tokens.len() / 2],
             tokens.last().unwrap(),
@@ -274,6 +290,8 @@ fn main() {
             ms(percentile(&encode, 50.0)),
             ms(percentile(&encode, 99.0)),
             ms(median(forward)),
+            by_length(&|n| n <= 16),
+            by_length(&|n| n > 32),
         );
     }
 }
