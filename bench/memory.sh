@@ -23,7 +23,7 @@ measure() { # engine, then the flag
     rss="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/$engine.time")"
     wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out/$engine.time")"
     grep -q '"outcome"' "$out/$engine.json" || { cat "$out/$engine.time" >&2; echo "no answer ($engine)" >&2; exit 1; }
-    printf '| %s | %.0f MB | %s |\n' "$engine" "$(echo "$rss / 1024" | bc -l)" "$wall"
+    printf '| %s | %s MB | %s |\n' "$engine" "$(awk -v k="$rss" 'BEGIN {printf "%.0f", k / 1024}')" "$wall"
 }
 
 echo "| engine (\`concierge ask\`, demo shop, one question) | peak RSS | wall time |"
