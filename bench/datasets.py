@@ -126,8 +126,9 @@ class Runner:
         self.env = {k: v for k, v in os.environ.items() if k != "CONCIERGE_CONFIG"}
         # The runs happen in the work folder: the model is the repository's.
         self.env.setdefault("CONCIERGE_MODEL", str(REPO / "models" / "all-MiniLM-L6-v2"))
-        if lexical_only:
-            self.env["CONCIERGE_LEXICAL_ONLY"] = "1"
+        # clap reads a boolean flag's variable as `true`/`false`; set it either way so a
+        # CONCIERGE_LEXICAL_ONLY in the caller's environment cannot change the run.
+        self.env["CONCIERGE_LEXICAL_ONLY"] = "true" if lexical_only else "false"
         self.timings: list[tuple[str, float]] = []
 
     def run(self, step: str, args: list[str]) -> str:

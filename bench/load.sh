@@ -6,6 +6,8 @@
 # latency and context switches.
 # Targets on a 2-core machine: >= 2,000 req/s with p99 < 50 ms. Output also goes to
 # bench/out/load.txt. Installs wrk (Debian) when missing. Uses the release binary.
+# The engine is the binary's default (hybrid when built with the model);
+# `CONCIERGE_LEXICAL_ONLY=1 bench/load.sh` measures the lexical engine. The table says which.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -38,6 +40,10 @@ done
 [[ -n $addr ]] || { cat "$out/server.log"; echo "the server did not start" >&2; exit 1; }
 case "$addr" in 127.*) ;; *) echo "refusing to load a non-loopback address: $addr" >&2; exit 1 ;; esac
 
+# Which engine answers: the server's own config and environment, asked the same way.
+engine="$("$CONCIERGE_BIN" ask --explain --kb knowledge-base --intents intents --config "$out/concierge.yaml" hello 2>&1 >/dev/null \
+    | grep -o 'engine: [a-z]*' | head -1 | sed 's/engine: //')"
+
 # CPU time the server used (user + system, clock ticks): divided by the requests it says how
 # much of a core one request costs, which does not depend on what else the machine is doing.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
@@ -53,7 +59,7 @@ p99="$(awk '$1=="99%" {print $2}' "$out/wrk.txt")"
 errors="$(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out/wrk.txt" | grep -o '[0-9]*$' || echo 0)"
 {
     echo
-    echo "| endpoint | duration | connections | req/s | p50 | p99 | non-2xx | server CPU per request | load average before |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    echo "| POST /v1/messages | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
+    echo "| endpoint | engine | duration | connections | req/s | p50 | p99 | non-2xx | server CPU per request | load average before |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| POST /v1/messages | ${engine:-?} | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
 } | tee bench/out/load.txt

@@ -140,7 +140,8 @@ struct Sources {
     #[arg(long, value_name = "FILE", env = "CONCIERGE_CONFIG")]
     config: Option<PathBuf>,
     /// Match words only: do not load the sentence-embedding model.
-    #[arg(long, env = "CONCIERGE_LEXICAL_ONLY")]
+    /// `CONCIERGE_LEXICAL_ONLY` takes 1/0, true/false, yes/no, on/off, as scripts/setup does.
+    #[arg(long, env = "CONCIERGE_LEXICAL_ONLY", value_parser = clap::builder::BoolishValueParser::new())]
     lexical_only: bool,
     /// The sentence-embedding model folder (default: the config's, else
     /// ./models/all-MiniLM-L6-v2).

@@ -1,0 +1,297 @@
+//! The cost of the semantic layer on the demo shop: loading the model, indexing with a cold
+//! and a warm vector cache, answering one message (median and tail, split into the embedding
+//! and the rest), and where rust-bert spends one message's embedding (tokenizer vs forward
+//! pass, one vs two libtorch threads). Prints Markdown tables for the README.
+//!
+//! `cargo bench --bench semantic` (needs the model: scripts/setup-model); under
+//! `cargo test --benches` everything runs once on a few questions. Built without the
+//! `semantic` feature it says so and measures nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use concierge::config::Settings;
+use concierge::eval::read_labelled;
+use concierge::nlu::embed::{self, Embedder};
+use concierge::{Engine, Question};
+
+/// Timed asks per thread setting, at least.
+const MIN_ASKS: usize = 1_500;
+/// Targets of issue 3 on the 2-core machine.
+const TARGET_MEDIAN: Duration = Duration::from_millis(10);
+const TARGET_P99: Duration = Duration::from_millis(25);
+
+fn demo_settings(root: &Path, cache: &Path, threads: usize) -> Settings {
+    let mut settings =
+        Settings::from_file(&root.join("concierge.yaml")).expect("the demo shop's config");
+    settings.knowledge_base = root.join("knowledge-base");
+    settings.intents = root.join("intents");
+    settings.semantic.enabled = true;
+    settings.semantic.model = Some(model_dir(root));
+    settings.semantic.cache = Some(cache.to_path_buf());
+    settings.semantic.threads = threads;
+    settings
+}
+
+fn model_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CONCIERGE_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("models/all-MiniLM-L6-v2"))
+}
+
+/// Loads the demo shop and checks it is whole and, when asked for, semantic.
+fn load(settings: &Settings) -> Engine {
+    let (engine, diagnostics) = Engine::load(settings).unwrap_or_else(|e| {
+        panic!("the demo shop loads with the model ({e})\n  hint: scripts/setup-model")
+    });
+    assert!(
+        diagnostics.iter().all(|d| !d.is_error()),
+        "the demo shop has errors"
+    );
+    assert_eq!(engine.is_semantic(), settings.semantic.enabled);
+    engine
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    percentile(&v, 50.0)
+}
+
+/// Times `f` `runs` times; the median.
+fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+struct Latency {
+    ask: Vec<Duration>,
+    embed: Vec<Duration>,
+    rest: Vec<Duration>,
+}
+
+/// Every question asked `rounds` times, one at a time: the whole ask, and separately the
+/// message's embedding and everything else given the embedding.
+fn latency(engine: &Engine, questions: &[String], rounds: usize) -> Latency {
+    let cal = *engine.calibration();
+    let mut l = Latency {
+        ask: Vec::new(),
+        embed: Vec::new(),
+        rest: Vec::new(),
+    };
+    for q in questions {
+        engine.ask(&Question::new(q)); // warm-up
+    }
+    for _ in 0..rounds {
+        for q in questions {
+            let question = Question::new(q);
+            let t = Instant::now();
+            let reply = engine.ask(&question);
+            l.ask.push(t.elapsed());
+            assert!(!reply.text.is_empty(), "an empty reply to {q:?}");
+
+            let t = Instant::now();
+            let e = engine.embed_messages(&[q]).pop().flatten();
+            l.embed.push(t.elapsed());
+            let e = e.expect("the message is embedded");
+            let t = Instant::now();
+            let mut a = engine.retrieve_embedded(&question, Some(&e), cal.unknown_weight);
+            engine.rank(&mut a, &cal);
+            let again = engine.decide(&a);
+            l.rest.push(t.elapsed());
+            assert_eq!(again.outcome, reply.outcome, "{q:?}");
+        }
+    }
+    for v in [&mut l.ask, &mut l.embed, &mut l.rest] {
+        v.sort_unstable();
+    }
+    l
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    if has("--list") {
+        println!("semantic: benchmark");
+        return;
+    }
+    let benchmark = has("--bench") && !has("--test");
+    if !cfg!(feature = "semantic") {
+        println!("semantic: built without the `semantic` feature; nothing to measure");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut questions: Vec<String> = read_labelled(&root.join("tests/eval/questions.jsonl"))
+        .expect("the labelled set reads")
+        .into_iter()
+        .map(|l| l.q)
+        .collect();
+    if !benchmark {
+        questions.truncate(5);
+    }
+    let runs = if benchmark { 3 } else { 1 };
+    let rounds = if benchmark {
+        MIN_ASKS.div_ceil(questions.len())
+    } else {
+        1
+    };
+
+    // Model load: checking the manifest (SHA-256 of 87 MB) and rust-bert reading the weights.
+    let model = model_dir(root);
+    let model_load = timed(runs, || {
+        Embedder::load(&model, 1)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .dim()
+    });
+
+    // Indexing: the lexical engine alone; hybrid with an empty vector cache (every text
+    // embedded); hybrid with the cache the previous load left (nothing embedded).
+    let lexical_load = timed(runs, || {
+        let mut s = demo_settings(root, Path::new("/nonexistent"), 1);
+        s.semantic.enabled = false;
+        load(&s)
+    });
+    let cold = timed(runs, || {
+        let dir = tempfile::tempdir().unwrap();
+        load(&demo_settings(root, dir.path(), 1))
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let texts = {
+        let e = load(&demo_settings(root, cache.path(), 1));
+        e.knowledge_base()
+            .articles()
+            .iter()
+            .map(|a| 1 + a.questions.len() + a.sections.len())
+            .sum::<usize>()
+            + e.intents()
+                .iter()
+                .flat_map(|i| i.examples.values())
+                .map(Vec::len)
+                .sum::<usize>()
+    };
+    let warm = timed(runs, || load(&demo_settings(root, cache.path(), 1)));
+
+    println!();
+    println!(
+        "Loading (demo shop, {texts} embedded texts, median of {runs}, `cargo bench --bench semantic`):"
+    );
+    println!();
+    println!("| step | time |");
+    println!("|---|---:|");
+    println!(
+        "| model load (manifest check + rust-bert) | {} |",
+        ms(model_load)
+    );
+    println!(
+        "| index the demo shop, lexical engine | {} |",
+        ms(lexical_load)
+    );
+    println!(
+        "| index the demo shop, hybrid, cold vector cache | {} |",
+        ms(cold)
+    );
+    println!(
+        "| index the demo shop, hybrid, warm vector cache | {} |",
+        ms(warm)
+    );
+
+    // Answering, with one and with two libtorch threads.
+    println!();
+    println!(
+        "Answering with the semantic layer ({} questions of tests/eval/questions.jsonl, {} rounds, one at a time):",
+        questions.len(),
+        rounds
+    );
+    println!();
+    println!("| `semantic.threads` | asks | ask median | ask p90 | ask p99 | embedding median | embedding p99 | rest median | rest p99 |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let verdict = |d: Duration, target: Duration| if d < target { "✅" } else { "❌" };
+    for threads in [1, 2] {
+        let engine = load(&demo_settings(root, cache.path(), threads));
+        let l = latency(&engine, &questions, rounds);
+        println!(
+            "| {threads} | {} | {} {} | {} | {} {} | {} | {} | {} | {} |",
+            l.ask.len(),
+            ms(percentile(&l.ask, 50.0)),
+            verdict(percentile(&l.ask, 50.0), TARGET_MEDIAN),
+            ms(percentile(&l.ask, 90.0)),
+            ms(percentile(&l.ask, 99.0)),
+            verdict(percentile(&l.ask, 99.0), TARGET_P99),
+            ms(percentile(&l.embed, 50.0)),
+            ms(percentile(&l.embed, 99.0)),
+            ms(percentile(&l.rest, 50.0)),
+            ms(percentile(&l.rest, 99.0)),
+        );
+    }
+    println!();
+    println!(
+        "Targets: median < {}, p99 < {}.",
+        ms(TARGET_MEDIAN),
+        ms(TARGET_P99)
+    );
+
+    // Inside rust-bert: the tokenizer vs the rest of encode (forward pass, pooling), per
+    // message, batch of one.
+    println!();
+    println!("Inside one message's embedding (rust-bert called directly on a thread of its own, batch of one, no padding):");
+    println!();
+    println!("| libtorch threads | texts | word pieces (median, max) | tokenize median | encode median | encode p99 | forward + pooling median | encode median, ≤ 16 word pieces | encode median, > 32 word pieces |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for threads in [1, 2] {
+        let p = embed::profile(&model, threads, &questions, if benchmark { 3 } else { 1 })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut tokens = p.tokens.clone();
+        tokens.sort_unstable();
+        let mut encode = p.encode.clone();
+        encode.sort_unstable();
+        let forward: Vec<Duration> = p
+            .encode
+            .iter()
+            .zip(&p.tokenize)
+            .map(|(e, t)| e.saturating_sub(*t))
+            .collect();
+        // Does the cost grow with the message's length?
+        let by_length = |keep: &dyn Fn(usize) -> bool| {
+            let v: Vec<Duration> = p
+                .encode
+                .iter()
+                .zip(&p.tokens)
+                .filter(|(_, &n)| keep(n))
+                .map(|(d, _)| *d)
+                .collect();
+            let n = v.len();
+            if n == 0 {
+                "–".to_string()
+            } else {
+                format!("{} ({n})", ms(median(v)))
+            }
+        };
+        println!(
+            "| {threads} | {} | {}, {} | {} | {} | {} | {} | {} | {} |",
+            p.encode.len(),
+            tokens[tokens.len() / 2],
+            tokens.last().unwrap(),
+            ms(median(p.tokenize.clone())),
+            ms(percentile(&encode, 50.0)),
+            ms(percentile(&encode, 99.0)),
+            ms(median(forward)),
+            by_length(&|n| n <= 16),
+            by_length(&|n| n > 32),
+        );
+    }
+}
