@@ -231,6 +231,13 @@ struct SemanticIndex {
 /// A target's nearest text to a message: cosine, the text's section (for sections), language.
 type Nearest<'a> = (f32, Option<usize>, &'a str);
 
+/// What a target is about (see `Engine::topic`), borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TopicKey<'a> {
+    Path(&'a str),
+    Intent(&'a str),
+}
+
 /// How many targets the semantic layer adds to the lexical candidates.
 const SEMANTIC_CANDIDATES: usize = 10;
 
@@ -663,7 +670,11 @@ impl Engine {
         // they share no word with the message.
         let mut by_meaning: Vec<(&Target, &Nearest)> = semantic.iter().collect();
         by_meaning.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(b.0)));
-        let lexical: HashSet<Target> = candidates.iter().map(|c| c.target).collect();
+        let lexical: HashSet<Target> = if by_meaning.is_empty() {
+            HashSet::new()
+        } else {
+            candidates.iter().map(|c| c.target).collect()
+        };
         for (&target, &(sem, section, lang)) in by_meaning
             .iter()
             .filter(|(t, _)| !lexical.contains(t))
@@ -721,17 +732,17 @@ impl Engine {
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.target.cmp(&b.target)));
         analysis.features = Features::default();
         if let Some(top) = candidates.first() {
-            let top_topic = self.topic(top.target);
+            let top_topic = self.topic_key(top.target);
             let second = candidates
                 .iter()
                 .skip(1)
-                .find(|c| self.topic(c.target) != top_topic)
+                .find(|c| self.topic_key(c.target) != top_topic)
                 .map_or(0.0, |c| c.score);
             // `nearest` is sorted best first: the first of another topic is the runner-up.
             let second_semantic = analysis
                 .nearest
                 .iter()
-                .find(|(t, _)| self.topic(*t) != top_topic)
+                .find(|(t, _)| self.topic_key(*t) != top_topic)
                 .map_or(0.0, |(_, s)| s.max(0.0));
             analysis.features = Features {
                 score: top.score,
@@ -748,6 +759,17 @@ impl Engine {
                     top.semantic - second_semantic
                 },
             };
+        }
+    }
+
+    /// `topic` without allocating, for comparisons in the ranking loops.
+    fn topic_key(&self, target: Target) -> TopicKey<'_> {
+        match target {
+            Target::Article(i) => TopicKey::Path(self.kb.articles()[i].id.path_without_locale()),
+            Target::Intent(i) => match &self.intents[i].article {
+                Some(a) => TopicKey::Path(a.path_without_locale()),
+                None => TopicKey::Intent(self.intents[i].id.as_str()),
+            },
         }
     }
 
@@ -904,7 +926,7 @@ impl Engine {
             if out.len() >= n || c.score < 0.5 * top_score {
                 break;
             }
-            if !seen.insert(self.topic(c.target)) {
+            if !seen.insert(self.topic_key(c.target)) {
                 continue;
             }
             let s = match c.target {

@@ -300,10 +300,8 @@ fn answer_and_record(
                 .ok_or(store::Error::UnknownConversation(id))?,
             false,
         ),
-        None => {
-            store.create_conversation(new.clone())?;
-            (new, true)
-        }
+        // Created with its first turn, in the same transaction.
+        None => (new, true),
     };
     // Personal data never goes further than this function unmasked (the store masks too).
     let text = pii::mask(text).into_owned();
@@ -376,12 +374,21 @@ fn answer_and_record(
         .handoff
         .clone()
         .unwrap_or_else(|| conversation.handoff.clone());
-    store.record_turn(
-        &conversation.id,
-        turn,
-        decision.handoff.as_ref(),
-        ticket.as_ref(),
-    )?;
+    if is_new {
+        store.record_first_turn(
+            conversation.clone(),
+            turn,
+            decision.handoff.as_ref(),
+            ticket.as_ref(),
+        )?;
+    } else {
+        store.record_turn(
+            &conversation.id,
+            turn,
+            decision.handoff.as_ref(),
+            ticket.as_ref(),
+        )?;
+    }
     Ok(Handled {
         conversation: conversation.id,
         message,

@@ -6,7 +6,7 @@
 //! about languages: each language gets its own fields, so document frequencies and lengths are
 //! per language.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
@@ -50,8 +50,11 @@ struct Entry {
     target: Target,
     kind: Kind,
     lang: String,
-    /// Distinct terms.
+    /// Distinct terms (emptied once the index is built: `ids` replace them).
     terms: Vec<String>,
+    /// The distinct terms' ids in `LexicalIndex::vocabulary`, sorted: looking a message's
+    /// terms up in them compares integers, not strings.
+    ids: Vec<u32>,
     /// The terms as indexed (repetitions kept, for BM25's term frequencies).
     indexed: String,
     /// Euclidean norm of the entry's IDF vector, for cosines (set when the index is built).
@@ -92,6 +95,7 @@ impl IndexBuilder {
             kind,
             lang: lang.to_string(),
             terms,
+            ids: Vec::new(),
             indexed,
             norm: 0.0,
         });
@@ -161,10 +165,12 @@ impl IndexBuilder {
             ords,
             fields,
             entries: Vec::new(),
+            vocabulary: FxHashMap::default(),
             df,
             n_docs,
         };
         let mut entries = self.entries;
+        let mut vocabulary: FxHashMap<String, u32> = FxHashMap::default();
         for e in &mut entries {
             e.norm = e
                 .terms
@@ -172,8 +178,17 @@ impl IndexBuilder {
                 .map(|t| index.idf(&e.lang, t).powi(2))
                 .sum::<f32>()
                 .sqrt();
+            e.ids = std::mem::take(&mut e.terms)
+                .into_iter()
+                .map(|t| {
+                    let next = vocabulary.len() as u32;
+                    *vocabulary.entry(t).or_insert(next)
+                })
+                .collect();
+            e.ids.sort_unstable();
         }
         index.entries = entries;
+        index.vocabulary = vocabulary;
         Ok(index)
     }
 }
@@ -210,6 +225,8 @@ pub struct LexicalIndex {
     ords: Vec<Column<u64>>,
     fields: HashMap<String, Fields>,
     entries: Vec<Entry>,
+    /// Every term of every entry, in any language, to its id (see `Entry::ids`).
+    vocabulary: FxHashMap<String, u32>,
     df: HashMap<String, FxHashMap<String, u32>>,
     n_docs: HashMap<String, u32>,
 }
@@ -295,9 +312,14 @@ impl LexicalIndex {
                 )
             })
             .collect();
+        // Terms no entry has cannot be shared; they still weigh in the norms.
+        let weighted_ids: Vec<(u32, f32)> = weights
+            .iter()
+            .filter_map(|(t, &w)| self.vocabulary.get(*t).map(|&id| (id, w)))
+            .collect();
         let q_norm1: f32 = weights.values().sum();
         let q_norm2: f32 = weights.values().map(|w| w * w).sum::<f32>().sqrt();
-        let mut hits: HashMap<usize, f32> = HashMap::new();
+        let mut hits: FxHashMap<usize, f32> = FxHashMap::default();
         for field in [f.u, f.s, f.w] {
             for (ord, score) in self.retrieve(field, &terms) {
                 hits.insert(ord, score);
@@ -308,18 +330,18 @@ impl LexicalIndex {
             .filter(|(&o, _)| self.entries[o].kind == Kind::Whole)
             .map(|(_, &s)| s)
             .fold(0.0f32, f32::max);
-        let mut by_target: HashMap<Target, Match> = HashMap::new();
-        let mut section_coverage: HashMap<Target, f32> = HashMap::new();
+        let mut by_target: FxHashMap<Target, Match> = FxHashMap::default();
+        let mut section_coverage: FxHashMap<Target, f32> = FxHashMap::default();
         let mut hits: Vec<(usize, f32)> = hits.into_iter().collect();
         hits.sort_unstable_by_key(|h| h.0);
         for (ord, bm25) in hits {
             let e = &self.entries[ord];
             let mut shared1 = 0.0;
             let mut shared2 = 0.0;
-            // Entry terms are sorted: look the few message terms up in them, not the other
+            // Entry term ids are sorted: look the few message terms up in them, not the other
             // way round (a whole article has hundreds of terms).
-            for (t, w) in &weights {
-                if e.terms.binary_search_by(|x| x.as_str().cmp(t)).is_ok() {
+            for (id, w) in &weighted_ids {
+                if e.ids.binary_search(id).is_ok() {
                     shared1 += w;
                     shared2 += w * w;
                 }
@@ -397,7 +419,7 @@ impl LexicalIndex {
 }
 
 fn distinct(terms: &[String]) -> Vec<String> {
-    let mut seen = HashSet::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     terms
         .iter()
         .filter(|t| seen.insert(t.as_str()))

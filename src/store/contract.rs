@@ -16,6 +16,7 @@ pub fn check_all(make: Factory<'_>) {
     a_customer_is_recognised_across_channels(&*make());
     the_handoff_changes_with_its_turn(&*make());
     a_ticket_commits_with_its_turn_or_not_at_all(&*make());
+    a_first_turn_starts_its_conversation_in_the_same_transaction(&*make());
     the_outbox_only_moves_forward(&*make());
     forget_deletes_everything_about_a_customer(&*make());
     retention_never_purges_a_pending_ticket(&*make());
@@ -224,6 +225,41 @@ pub fn a_ticket_commits_with_its_turn_or_not_at_all(store: &dyn Store) {
     assert_eq!(header.handoff, handed_over(&t));
     assert_eq!(header.last_ms, 1_500);
     assert_eq!(store.list(None, 10).unwrap().len(), 1);
+}
+
+pub fn a_first_turn_starts_its_conversation_in_the_same_transaction(store: &dyn Store) {
+    let earlier = start(store, "web", Customer::default(), 500);
+    let t = ticket(&earlier, "a person please");
+    store
+        .record_turn(&earlier, turn("a person please", 600), None, Some(&t))
+        .unwrap();
+    // A new conversation whose first turn carries a ticket id already in the outbox: neither
+    // the conversation nor its customer nor the turn is written.
+    let id = ConversationId::generate();
+    let c = Conversation::new(
+        id.clone(),
+        "api",
+        customer("cu-first", Some("Flo"), None),
+        1_000,
+    );
+    let failed = store.record_first_turn(c.clone(), turn("hi", 1_000), None, Some(&t));
+    assert!(
+        matches!(failed, Err(Error::DuplicateTicket(_))),
+        "{failed:?}"
+    );
+    assert!(store.conversation(&id).unwrap().is_none());
+    assert!(store
+        .customer_history("cu-first", &ConversationId::generate(), 10)
+        .unwrap()
+        .is_empty());
+    // Without the clash it is all there.
+    store
+        .record_first_turn(c, turn("hi", 1_000), Some(&Handoff::Bot), None)
+        .unwrap();
+    let header = store.conversation(&id).unwrap().unwrap();
+    assert_eq!(header.channel, "api");
+    assert_eq!(header.customer.name.as_deref(), Some("Flo"));
+    assert_eq!(store.turns(&id).unwrap().len(), 1);
 }
 
 pub fn the_outbox_only_moves_forward(store: &dyn Store) {

@@ -131,6 +131,25 @@ impl Store for MemoryStore {
         Ok(inner.by_id.get(id).map(|e| inner.header(e)))
     }
 
+    fn record_first_turn(
+        &self,
+        conversation: Conversation,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+    ) -> Result<()> {
+        // All or nothing, like the SQLite transaction: the one way `record_turn` can fail
+        // on a conversation that exists is a ticket id already in the outbox.
+        if let Some(t) = ticket {
+            if self.lock().outbox.contains_key(&t.id) {
+                return Err(Error::DuplicateTicket(t.id.clone()));
+            }
+        }
+        let id = conversation.id.clone();
+        self.create_conversation(conversation)?;
+        self.record_turn(&id, turn, handoff, ticket)
+    }
+
     fn record_turn(
         &self,
         conversation: &ConversationId,

@@ -305,6 +305,19 @@ pub trait Store: Outbox {
         handoff: Option<&Handoff>,
         ticket: Option<&Ticket>,
     ) -> Result<()>;
+    /// Starts a conversation with its first turn: `create_conversation` and `record_turn`
+    /// in one transaction (a backend may override this default, which takes two).
+    fn record_first_turn(
+        &self,
+        conversation: Conversation,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+    ) -> Result<()> {
+        let id = conversation.id.clone();
+        self.create_conversation(conversation)?;
+        self.record_turn(&id, turn, handoff, ticket)
+    }
     /// The turns of a conversation, oldest first.
     fn turns(&self, conversation: &ConversationId) -> Result<Vec<Turn>>;
     /// Records feedback; the conversation (and the message, for thumbs) must exist.

@@ -387,6 +387,127 @@ fn ticket_moved(
     })
 }
 
+/// A ticket as its outbox row: id and masked JSON.
+fn ticket_row(ticket: Option<&Ticket>) -> Result<Option<(EscalationId, String)>> {
+    match ticket {
+        Some(t) => Ok(Some((
+            t.id.clone(),
+            serde_json::to_string(&masked_ticket(t))?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Runs a statement through the connection's statement cache: the same few statements run
+/// for every message, and parsing them each time showed in profiles.
+fn exec(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
+fn insert_conversation(
+    tx: &rusqlite::Transaction<'_>,
+    c: &Conversation,
+    handoff: &str,
+) -> Result<()> {
+    if let Some(id) = &c.customer.id {
+        exec(
+            tx,
+            "INSERT INTO customers (id, name, email, created_ms, updated_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?4) \
+             ON CONFLICT (id) DO UPDATE SET \
+               name = COALESCE(excluded.name, customers.name), \
+               email = COALESCE(excluded.email, customers.email), \
+               updated_ms = CASE WHEN excluded.updated_ms > customers.updated_ms \
+                            THEN excluded.updated_ms ELSE customers.updated_ms END",
+            params![id, c.customer.name, c.customer.email, ms(c.started_ms)],
+        )?;
+    }
+    exec(
+        tx,
+        "INSERT INTO conversations (id, channel, customer_id, customer_name, \
+           customer_email, started_ms, last_ms, handoff) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            c.id.as_str(),
+            c.channel,
+            c.customer.id,
+            c.customer.name,
+            c.customer.email,
+            ms(c.started_ms),
+            ms(c.last_ms.max(c.started_ms)),
+            handoff
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts a (masked) turn, moves the conversation's hand-over state and queues the ticket.
+fn insert_turn(
+    tx: &rusqlite::Transaction<'_>,
+    conversation: &ConversationId,
+    turn: &Turn,
+    handoff: Option<&str>,
+    ticket: Option<&(EscalationId, String)>,
+) -> Result<()> {
+    let customer_id: Option<String> = tx
+        .prepare_cached("SELECT customer_id FROM conversations WHERE id = ?1")?
+        .query_row([conversation.as_str()], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
+    exec(
+        tx,
+        "INSERT INTO messages (id, conversation_id, n, at_ms, text, reply, outcome, \
+           language, intent, article, confidence) \
+         VALUES (?1, ?2, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages \
+           WHERE conversation_id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            turn.id.as_str(),
+            conversation.as_str(),
+            ms(turn.at_ms),
+            turn.text,
+            turn.reply,
+            turn.outcome,
+            turn.language,
+            turn.intent,
+            turn.article,
+            f64::from(turn.confidence)
+        ],
+    )?;
+    exec(
+        tx,
+        "UPDATE conversations SET \
+           last_ms = CASE WHEN last_ms < ?2 THEN ?2 ELSE last_ms END, \
+           handoff = COALESCE(?3, handoff) \
+         WHERE id = ?1",
+        params![conversation.as_str(), ms(turn.at_ms), handoff],
+    )?;
+    if let Some((id, json)) = ticket {
+        let now = ms(now_ms());
+        let inserted = exec(
+            tx,
+            "INSERT INTO outbox (id, conversation_id, customer_id, ticket, state, \
+               attempts, next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms) \
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5, ?5, NULL)",
+            params![id.as_str(), conversation.as_str(), customer_id, json, now],
+        );
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::ConstraintViolation =>
+            {
+                return Err(Error::DuplicateTicket(id.clone()));
+            }
+            other => {
+                other?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `Ok(true)` when the ticket moved; an unknown ticket is [`OutboxError::UnknownTicket`].
 fn outbox_result(id: &EscalationId, r: Result<Moved>) -> Result<bool, OutboxError> {
     match r.map_err(outbox_error)? {
@@ -399,37 +520,7 @@ fn outbox_result(id: &EscalationId, r: Result<Moved>) -> Result<bool, OutboxErro
 impl Store for SqliteStore {
     fn create_conversation(&self, conversation: Conversation) -> Result<()> {
         let handoff = serde_json::to_string(&conversation.handoff)?;
-        self.write(false, |tx| {
-            let c = &conversation;
-            if let Some(id) = &c.customer.id {
-                tx.execute(
-                    "INSERT INTO customers (id, name, email, created_ms, updated_ms) \
-                     VALUES (?1, ?2, ?3, ?4, ?4) \
-                     ON CONFLICT (id) DO UPDATE SET \
-                       name = COALESCE(excluded.name, customers.name), \
-                       email = COALESCE(excluded.email, customers.email), \
-                       updated_ms = CASE WHEN excluded.updated_ms > customers.updated_ms \
-                                    THEN excluded.updated_ms ELSE customers.updated_ms END",
-                    params![id, c.customer.name, c.customer.email, ms(c.started_ms)],
-                )?;
-            }
-            tx.execute(
-                "INSERT INTO conversations (id, channel, customer_id, customer_name, \
-                   customer_email, started_ms, last_ms, handoff) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    c.id.as_str(),
-                    c.channel,
-                    c.customer.id,
-                    c.customer.name,
-                    c.customer.email,
-                    ms(c.started_ms),
-                    ms(c.last_ms.max(c.started_ms)),
-                    handoff
-                ],
-            )?;
-            Ok(())
-        })
+        self.write(false, |tx| insert_conversation(tx, &conversation, &handoff))
     }
 
     fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>> {
@@ -454,64 +545,32 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let turn = masked_turn(turn);
         let handoff = handoff.map(serde_json::to_string).transpose()?;
-        let ticket = match ticket {
-            Some(t) => Some((t.id.clone(), serde_json::to_string(&masked_ticket(t))?)),
-            None => None,
-        };
+        let ticket = ticket_row(ticket)?;
         self.write(ticket.is_some(), |tx| {
-            let customer_id: Option<String> = tx
-                .query_row(
-                    "SELECT customer_id FROM conversations WHERE id = ?1",
-                    [conversation.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
-            tx.execute(
-                "INSERT INTO messages (id, conversation_id, n, at_ms, text, reply, outcome, \
-                   language, intent, article, confidence) \
-                 VALUES (?1, ?2, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages \
-                   WHERE conversation_id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    turn.id.as_str(),
-                    conversation.as_str(),
-                    ms(turn.at_ms),
-                    turn.text,
-                    turn.reply,
-                    turn.outcome,
-                    turn.language,
-                    turn.intent,
-                    turn.article,
-                    f64::from(turn.confidence)
-                ],
-            )?;
-            tx.execute(
-                "UPDATE conversations SET \
-                   last_ms = CASE WHEN last_ms < ?2 THEN ?2 ELSE last_ms END, \
-                   handoff = COALESCE(?3, handoff) \
-                 WHERE id = ?1",
-                params![conversation.as_str(), ms(turn.at_ms), handoff],
-            )?;
-            if let Some((id, json)) = &ticket {
-                let now = ms(now_ms());
-                let inserted = tx.execute(
-                    "INSERT INTO outbox (id, conversation_id, customer_id, ticket, state, \
-                       attempts, next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms) \
-                     VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5, ?5, NULL)",
-                    params![id.as_str(), conversation.as_str(), customer_id, json, now],
-                );
-                match inserted {
-                    Err(rusqlite::Error::SqliteFailure(e, _))
-                        if e.code == ErrorCode::ConstraintViolation =>
-                    {
-                        return Err(Error::DuplicateTicket(id.clone()));
-                    }
-                    other => {
-                        other?;
-                    }
-                }
-            }
-            Ok(())
+            insert_turn(tx, conversation, &turn, handoff.as_deref(), ticket.as_ref())
+        })
+    }
+
+    fn record_first_turn(
+        &self,
+        conversation: Conversation,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+    ) -> Result<()> {
+        let initial = serde_json::to_string(&conversation.handoff)?;
+        let turn = masked_turn(turn);
+        let handoff = handoff.map(serde_json::to_string).transpose()?;
+        let ticket = ticket_row(ticket)?;
+        self.write(ticket.is_some(), |tx| {
+            insert_conversation(tx, &conversation, &initial)?;
+            insert_turn(
+                tx,
+                &conversation.id,
+                &turn,
+                handoff.as_deref(),
+                ticket.as_ref(),
+            )
         })
     }
 

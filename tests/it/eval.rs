@@ -24,6 +24,10 @@ const GATE: [&str; 8] = [
 /// The bar the demo shop must clear (issue 2), with the engine as built: hybrid (lexical +
 /// the sentence-embedding model) by default. The failure message shows where it stands.
 #[test]
+#[cfg_attr(
+    not(feature = "semantic"),
+    ignore = "the lexical engine alone is one English question short: see the_lexical_engine_stays_at_its_level"
+)]
 fn acceptance_gate() {
     let out = eval("tests/eval/questions.jsonl", &GATE);
     let table: Vec<&str> = out
