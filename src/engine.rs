@@ -231,7 +231,7 @@ struct SemanticIndex {
 /// A target's nearest text to a message: cosine, the text's section (for sections), language.
 type Nearest<'a> = (f32, Option<usize>, &'a str);
 
-/// What a target is about (see `Engine::topic`), borrowed.
+/// What a target is about (see `Engine::topic_key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum TopicKey<'a> {
     Path(&'a str),
@@ -762,25 +762,15 @@ impl Engine {
         }
     }
 
-    /// `topic` without allocating, for comparisons in the ranking loops.
+    /// What a target is about, across languages: the article path without its locale folder,
+    /// or the intent id (an intent linked to an article shares the article's topic). Borrowed,
+    /// for comparisons in the ranking loops.
     fn topic_key(&self, target: Target) -> TopicKey<'_> {
         match target {
             Target::Article(i) => TopicKey::Path(self.kb.articles()[i].id.path_without_locale()),
             Target::Intent(i) => match &self.intents[i].article {
                 Some(a) => TopicKey::Path(a.path_without_locale()),
                 None => TopicKey::Intent(self.intents[i].id.as_str()),
-            },
-        }
-    }
-
-    /// What a target is about, across languages: the article path without its locale folder,
-    /// or the intent id (an intent linked to an article shares the article's topic).
-    pub fn topic(&self, target: Target) -> String {
-        match target {
-            Target::Article(i) => self.kb.articles()[i].id.path_without_locale().to_string(),
-            Target::Intent(i) => match &self.intents[i].article {
-                Some(a) => a.path_without_locale().to_string(),
-                None => format!("intent:{}", self.intents[i].id),
             },
         }
     }

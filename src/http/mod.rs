@@ -272,15 +272,14 @@ pub async fn serve(
     let live = Live::new(settings.clone());
     let outbox_ready = Arc::new(Notify::new());
     let state = AppState::new(&settings, live.clone(), store.clone(), outbox_ready.clone())?;
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, mut stop_rx) = watch::channel(false);
     let outbox: Arc<dyn Outbox> = store;
-    let mut worker_stop = stop_rx.clone();
     let worker = Deliverer::spawn(
         settings.escalation.webhook.clone(),
         outbox,
         outbox_ready,
         async move {
-            let _ = worker_stop.wait_for(|stop| *stop).await;
+            let _ = stop_rx.wait_for(|stop| *stop).await;
         },
     )?;
     let metrics = state.metrics().clone();
@@ -316,7 +315,6 @@ pub async fn serve(
     if let Err(e) = worker.await {
         tracing::error!(error = %e, "the ticket delivery worker failed");
     }
-    drop(stop_rx);
     Ok(served?)
 }
 
