@@ -51,11 +51,17 @@ struct Shared {
     outbox_ready: Arc<Notify>,
     metrics: Arc<Metrics>,
     limiter: limit::RateLimiter,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     http: HttpSettings,
     max_message_chars: usize,
     shop_name: String,
     openapi: String,
+}
+
+/// One core's share of the blocking work (see [`AppState::blocking_releasing`]); dropping it
+/// lets the next job start.
+pub struct CorePermit {
+    _held: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl AppState {
@@ -76,7 +82,7 @@ impl AppState {
                 outbox_ready,
                 metrics: Arc::new(Metrics::default()),
                 limiter: limit::RateLimiter::new(settings.http.rate_limit),
-                permits: Semaphore::new(cores),
+                permits: Arc::new(Semaphore::new(cores)),
                 http: settings.http.clone(),
                 max_message_chars: settings.limits.max_message_chars,
                 shop_name: settings.shop.name.clone(),
@@ -115,6 +121,25 @@ impl AppState {
             .await
             .map_err(ApiError::internal)?;
         tokio::task::spawn_blocking(f)
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// Like [`AppState::blocking`], but `f` holds the core's permit and may give it back
+    /// before it ends: a message's answer needs a core, the wait for its commit does not.
+    pub async fn blocking_releasing<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(CorePermit) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(move || f(CorePermit { _held: permit }))
             .await
             .map_err(ApiError::internal)
     }

@@ -11,7 +11,7 @@ use utoipa::OpenApi;
 
 use super::error::{ApiError, ErrorKind};
 use super::wire::*;
-use super::AppState;
+use super::{AppState, CorePermit};
 use crate::engine::{Engine, Question, Reply};
 use crate::escalation::{
     build_ticket, suggested_articles, Decision, DeliveryState, EarlierConversation, EscalationId,
@@ -188,11 +188,14 @@ pub async fn post_message(
     let store = state.inner.store.clone();
     let policy = state.inner.policy.clone();
     let handled = state
-        .blocking(move || {
+        .blocking_releasing(move |permit| {
             answer_and_record(
-                &engine,
-                store.as_ref(),
-                &policy,
+                Answering {
+                    engine: &engine,
+                    store: store.as_ref(),
+                    policy: &policy,
+                },
+                permit,
                 existing,
                 Conversation::new(
                     ConversationId::generate(),
@@ -285,14 +288,18 @@ struct Handled {
 /// and in ONE store transaction the turn, the new hand-over state and the ticket (if any), so
 /// a ticket exists before the shopper sees the reply. Blocking: call it on a blocking thread.
 fn answer_and_record(
-    engine: &Engine,
-    store: &dyn Store,
-    policy: &Policy,
+    with: Answering<'_>,
+    permit: CorePermit,
     existing: Option<ConversationId>,
     new: Conversation,
     text: &str,
     locale: Option<Locale>,
 ) -> Result<Handled, store::Error> {
+    let Answering {
+        engine,
+        store,
+        policy,
+    } = with;
     let (conversation, is_new) = match existing {
         Some(id) => (
             store
@@ -374,6 +381,9 @@ fn answer_and_record(
         .handoff
         .clone()
         .unwrap_or_else(|| conversation.handoff.clone());
+    // The answer is computed; waiting for the commit (a group commit may be syncing to disk)
+    // must not keep another message from being answered.
+    drop(permit);
     if is_new {
         store.record_first_turn(
             conversation.clone(),
@@ -397,6 +407,13 @@ fn answer_and_record(
         handoff,
         ticket,
     })
+}
+
+/// What answering a message takes.
+struct Answering<'a> {
+    engine: &'a Engine,
+    store: &'a dyn Store,
+    policy: &'a Policy,
 }
 
 /// Earlier conversations of the same customer that a ticket carries.

@@ -10,6 +10,7 @@ pub mod lexicon;
 pub mod normalize;
 pub mod synonyms;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::locale::Locale;
@@ -68,11 +69,13 @@ impl Nlu {
     }
 
     /// The analyzer of a language (built on demand for languages the shop has no content in).
-    pub fn analyzer(&self, language: &str) -> Analyzer {
-        self.analyzers
-            .get(language)
-            .cloned()
-            .unwrap_or_else(|| Analyzer::for_language(language))
+    /// Borrowed for the shop's languages: it runs for every language on every message, and
+    /// cloning its stop-word set showed in profiles.
+    pub fn analyzer(&self, language: &str) -> Cow<'_, Analyzer> {
+        match self.analyzers.get(language) {
+            Some(a) => Cow::Borrowed(a),
+            None => Cow::Owned(Analyzer::for_language(language)),
+        }
     }
 
     pub fn detect(&self, text: &str, hint: Option<&Locale>) -> LanguageGuess {

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
@@ -168,9 +168,11 @@ impl IndexBuilder {
             vocabulary: FxHashMap::default(),
             df,
             n_docs,
+            indexed: HashMap::new(),
         };
         let mut entries = self.entries;
         let mut vocabulary: FxHashMap<String, u32> = FxHashMap::default();
+        let mut indexed: HashMap<String, FxHashSet<u32>> = HashMap::new();
         for e in &mut entries {
             e.norm = e
                 .terms
@@ -186,9 +188,14 @@ impl IndexBuilder {
                 })
                 .collect();
             e.ids.sort_unstable();
+            indexed
+                .entry(e.lang.clone())
+                .or_default()
+                .extend(e.ids.iter().copied());
         }
         index.entries = entries;
         index.vocabulary = vocabulary;
+        index.indexed = indexed;
         Ok(index)
     }
 }
@@ -229,6 +236,9 @@ pub struct LexicalIndex {
     vocabulary: FxHashMap<String, u32>,
     df: HashMap<String, FxHashMap<String, u32>>,
     n_docs: HashMap<String, u32>,
+    /// Per language, the ids of the terms some entry in that language has (any field): a
+    /// term outside it cannot score, so it is not sent to tantivy.
+    indexed: HashMap<String, FxHashSet<u32>>,
 }
 
 impl std::fmt::Debug for LexicalIndex {
@@ -319,9 +329,26 @@ impl LexicalIndex {
             .collect();
         let q_norm1: f32 = weights.values().sum();
         let q_norm2: f32 = weights.values().map(|w| w * w).sum::<f32>().sqrt();
+        // Most of a message's words occur in no text of the other languages: asking tantivy
+        // for them costs a dictionary lookup per field and adds nothing to any BM25 score.
+        let retrievable: Vec<&str> = match self.indexed.get(lang) {
+            Some(ids) => terms
+                .iter()
+                .filter(|t| {
+                    self.vocabulary
+                        .get(t.as_str())
+                        .is_some_and(|id| ids.contains(id))
+                })
+                .map(String::as_str)
+                .collect(),
+            None => Vec::new(),
+        };
+        if retrievable.is_empty() {
+            return Vec::new();
+        }
         let mut hits: FxHashMap<usize, f32> = FxHashMap::default();
         for field in [f.u, f.s, f.w] {
-            for (ord, score) in self.retrieve(field, &terms) {
+            for (ord, score) in self.retrieve(field, &retrievable) {
                 hits.insert(ord, score);
             }
         }
@@ -388,7 +415,7 @@ impl LexicalIndex {
         out
     }
 
-    fn retrieve(&self, field: Field, terms: &[String]) -> Vec<(usize, f32)> {
+    fn retrieve(&self, field: Field, terms: &[&str]) -> Vec<(usize, f32)> {
         let clauses: Vec<(Occur, Box<dyn Query>)> = terms
             .iter()
             .map(|t| {
@@ -419,7 +446,7 @@ impl LexicalIndex {
 }
 
 fn distinct(terms: &[String]) -> Vec<String> {
-    let mut seen = rustc_hash::FxHashSet::default();
+    let mut seen = FxHashSet::default();
     terms
         .iter()
         .filter(|t| seen.insert(t.as_str()))

@@ -31,7 +31,7 @@ pub use sqlite::{SqliteStore, FILE_NAME};
 
 /// Errors of a store. Unknown ids are the caller's fault; `Open`, `SchemaTooNew` need the
 /// operator; `Backend` is ours.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("no conversation `{0}`")]
     UnknownConversation(ConversationId),
