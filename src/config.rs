@@ -89,6 +89,12 @@ pub struct SemanticSettings {
     /// Where embedded texts are cached (default: `$CONCIERGE_CACHE/vectors`, else
     /// `~/.cache/concierge/vectors`).
     pub cache: Option<PathBuf>,
+    /// The languages the model was trained on. A message in one of them gets the hybrid
+    /// engine (these thresholds and calibration); a message in another is answered by the
+    /// lexical engine alone (the top-level ones), because an English model's similarity
+    /// between, say, two Dutch sentences is mostly noise. List every served language for a
+    /// multilingual model. Default: `[en]`, the default model's one language.
+    pub languages: Vec<Locale>,
     /// Thresholds of the hybrid engine (the top-level ones are the lexical engine's).
     pub thresholds: Thresholds,
     /// Calibration of the hybrid engine, fitted by `concierge calibrate` with the model on.
@@ -289,6 +295,7 @@ impl Default for SemanticSettings {
             on_error: OnModelError::Fail,
             threads: 1,
             cache: None,
+            languages: vec![Locale::english()],
             thresholds: Thresholds::default(),
             calibration: Calibration::hybrid(),
         }
@@ -296,6 +303,11 @@ impl Default for SemanticSettings {
 }
 
 impl SemanticSettings {
+    /// Whether the model covers `language` (an ISO 639-1 code).
+    pub fn covers(&self, language: &str) -> bool {
+        self.languages.iter().any(|l| l.language() == language)
+    }
+
     /// The model folder in force.
     pub fn model_dir(&self) -> PathBuf {
         self.model
