@@ -95,6 +95,10 @@ pub struct SemanticSettings {
     /// between, say, two Dutch sentences is mostly noise. List every served language for a
     /// multilingual model. Default: `[en]`, the default model's one language.
     pub languages: Vec<Locale>,
+    /// An intent's similarity to a message is the mean cosine of its this many nearest
+    /// examples (k-nearest neighbours; fewer when it has fewer examples). 1: the nearest
+    /// example alone. Articles always count their nearest text: their sections differ.
+    pub neighbors: usize,
     /// Thresholds of the hybrid engine (the top-level ones are the lexical engine's).
     pub thresholds: Thresholds,
     /// Calibration of the hybrid engine, fitted by `concierge calibrate` with the model on.
@@ -296,6 +300,7 @@ impl Default for SemanticSettings {
             threads: 1,
             cache: None,
             languages: vec![Locale::english()],
+            neighbors: 1,
             thresholds: Thresholds::default(),
             calibration: Calibration::hybrid(),
         }
@@ -454,6 +459,16 @@ mod tests {
     #[test]
     fn empty_file_is_the_defaults() {
         assert_eq!(Settings::from_yaml("").unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn the_model_covers_the_languages_listed() {
+        let s = Settings::default();
+        assert!(s.semantic.covers("en"));
+        assert!(!s.semantic.covers("es"));
+        let s = Settings::from_yaml("semantic:\n  languages: [es, pt-BR]\n").unwrap();
+        assert!(s.semantic.covers("es") && s.semantic.covers("pt"));
+        assert!(!s.semantic.covers("en"));
     }
 
     #[test]

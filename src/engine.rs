@@ -636,11 +636,7 @@ impl Engine {
         // An English model's similarities between Spanish, Dutch or Portuguese sentences are
         // mostly noise: in a language the model does not cover, the lexical engine answers.
         let embedding = embedding.filter(|_| {
-            self.semantic.is_some()
-                && self
-                    .settings
-                    .semantic
-                    .covers(language.locale.language())
+            self.semantic.is_some() && self.settings.semantic.covers(language.locale.language())
         });
         let mut analysis = Analysis {
             language: language.locale.clone(),
@@ -667,12 +663,23 @@ impl Engine {
         // section and language.
         let semantic: HashMap<Target, Nearest> = match (&self.semantic, embedding) {
             (Some(sem), Some(q)) => {
+                let k = self.settings.semantic.neighbors.max(1);
                 let mut best: HashMap<Target, Nearest> = HashMap::new();
+                // Intents' k best cosines, when k > 1.
+                let mut nearest_k: HashMap<Target, Vec<f32>> = HashMap::new();
                 for (row, score) in sem.vectors.scores(q).into_iter().enumerate() {
                     let (target, section, lang) = &sem.rows[row];
                     let e = best.entry(*target).or_insert((f32::MIN, None, lang));
                     if score > e.0 {
                         *e = (score, *section, lang);
+                    }
+                    if k > 1 && matches!(target, Target::Intent(_)) {
+                        keep_best(nearest_k.entry(*target).or_default(), score, k);
+                    }
+                }
+                for (target, scores) in nearest_k {
+                    if let Some(e) = best.get_mut(&target) {
+                        e.0 = scores.iter().sum::<f32>() / scores.len() as f32;
                     }
                 }
                 best
@@ -1114,6 +1121,16 @@ impl Engine {
     }
 }
 
+/// Keeps the `k` best of `scores` plus `score`, best first.
+fn keep_best(scores: &mut Vec<f32>, score: f32, k: usize) {
+    if scores.len() == k && scores.last().is_some_and(|&worst| score <= worst) {
+        return;
+    }
+    let at = scores.partition_point(|&s| s >= score);
+    scores.insert(at, score);
+    scores.truncate(k);
+}
+
 /// The analyzed texts of one article.
 struct ArticleTerms {
     /// Title, each question, and the tags.
@@ -1182,5 +1199,24 @@ fn lead(article: &Article, section: Option<usize>) -> String {
     match cut.rfind(". ") {
         Some(p) if p > 200 => cut[..=p].to_string(),
         _ => format!("{}…", cut.trim_end()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_best_keeps_the_k_best_best_first() {
+        let mut v = Vec::new();
+        for s in [0.2, 0.9, 0.1, 0.5, 0.7, 0.5] {
+            keep_best(&mut v, s, 3);
+        }
+        assert_eq!(v, vec![0.9, 0.7, 0.5]);
+        let mut one = Vec::new();
+        for s in [0.3, 0.8, 0.4] {
+            keep_best(&mut one, s, 1);
+        }
+        assert_eq!(one, vec![0.8]);
     }
 }

@@ -363,7 +363,8 @@ fn explain(engine: &Engine, question: &Question<'_>) {
         "engine: {}; features of the best: {:?}",
         match (engine.is_semantic(), a.hybrid) {
             (true, true) => "hybrid (lexical + semantic)",
-            (true, false) => "hybrid, lexical for this message (semantic.languages does not list its language)",
+            (true, false) =>
+                "hybrid, lexical for this message (semantic.languages does not list its language)",
             (false, _) => "lexical",
         },
         a.features
