@@ -596,7 +596,18 @@ impl Engine {
     /// Language, pattern hits and unranked candidates with their signals: everything that
     /// does not depend on the ranking weights (so `calibrate` retrieves once per question).
     pub fn retrieve(&self, question: &Question<'_>) -> Analysis {
-        let embedding = self.embed_messages(&[question.text]).pop().flatten();
+        // A message in a language the model does not cover is not embedded: its similarities
+        // would be ignored (see `retrieve_inner`).
+        let covered = self.semantic.is_some() && {
+            let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
+            let language = self.nlu.detect(&text, question.locale_hint.as_ref());
+            self.settings.semantic.covers(language.locale.language())
+        };
+        let embedding = if covered {
+            self.embed_messages(&[question.text]).pop().flatten()
+        } else {
+            None
+        };
         self.retrieve_message(question, embedding.as_deref())
     }
 
