@@ -89,6 +89,16 @@ pub struct SemanticSettings {
     /// Where embedded texts are cached (default: `$CONCIERGE_CACHE/vectors`, else
     /// `~/.cache/concierge/vectors`).
     pub cache: Option<PathBuf>,
+    /// The languages the model was trained on. A message in one of them gets the hybrid
+    /// engine (these thresholds and calibration); a message in another is answered by the
+    /// lexical engine alone (the top-level ones), because an English model's similarity
+    /// between, say, two Dutch sentences is mostly noise. List every served language for a
+    /// multilingual model. Default: `[en]`, the default model's one language.
+    pub languages: Vec<Locale>,
+    /// An intent's similarity to a message is the mean cosine of its this many nearest
+    /// examples (k-nearest neighbours; fewer when it has fewer examples). 1: the nearest
+    /// example alone. Articles always count their nearest text: their sections differ.
+    pub neighbors: usize,
     /// Thresholds of the hybrid engine (the top-level ones are the lexical engine's).
     pub thresholds: Thresholds,
     /// Calibration of the hybrid engine, fitted by `concierge calibrate` with the model on.
@@ -289,6 +299,8 @@ impl Default for SemanticSettings {
             on_error: OnModelError::Fail,
             threads: 1,
             cache: None,
+            languages: vec![Locale::english()],
+            neighbors: 1,
             thresholds: Thresholds::default(),
             calibration: Calibration::hybrid(),
         }
@@ -296,6 +308,11 @@ impl Default for SemanticSettings {
 }
 
 impl SemanticSettings {
+    /// Whether the model covers `language` (an ISO 639-1 code).
+    pub fn covers(&self, language: &str) -> bool {
+        self.languages.iter().any(|l| l.language() == language)
+    }
+
     /// The model folder in force.
     pub fn model_dir(&self) -> PathBuf {
         self.model
@@ -442,6 +459,16 @@ mod tests {
     #[test]
     fn empty_file_is_the_defaults() {
         assert_eq!(Settings::from_yaml("").unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn the_model_covers_the_languages_listed() {
+        let s = Settings::default();
+        assert!(s.semantic.covers("en"));
+        assert!(!s.semantic.covers("es"));
+        let s = Settings::from_yaml("semantic:\n  languages: [es, pt-BR]\n").unwrap();
+        assert!(s.semantic.covers("es") && s.semantic.covers("pt"));
+        assert!(!s.semantic.covers("en"));
     }
 
     #[test]

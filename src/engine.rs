@@ -200,6 +200,10 @@ pub struct Analysis {
     /// Semantic layer: every target's best cosine with the message, best first (empty when
     /// the engine is lexical).
     pub nearest: Vec<(Target, f32)>,
+    /// The semantic layer took part: the model is on, covers the message's language
+    /// (`semantic.languages`) and embedded the message. The hybrid calibration and thresholds
+    /// apply when it did, the lexical ones otherwise.
+    pub hybrid: bool,
 }
 
 /// A loaded shop: knowledge base, intents, vocabularies and index.
@@ -498,7 +502,27 @@ impl Engine {
         self.semantic_off.as_deref()
     }
 
-    /// The calibration in force: the hybrid one when the semantic layer is on.
+    /// The calibration a message is weighed with: the hybrid one when the semantic layer
+    /// took part (see `Analysis::hybrid`), else the lexical one.
+    pub fn calibration_for(&self, a: &Analysis) -> &Calibration {
+        if a.hybrid {
+            &self.settings.semantic.calibration
+        } else {
+            &self.settings.calibration
+        }
+    }
+
+    /// The thresholds a message is decided with (see `calibration_for`).
+    pub fn thresholds_for(&self, a: &Analysis) -> Thresholds {
+        if a.hybrid {
+            self.settings.semantic.thresholds
+        } else {
+            self.settings.thresholds
+        }
+    }
+
+    /// The calibration in force for a language the model covers: the hybrid one when the
+    /// semantic layer is on.
     pub fn calibration(&self) -> &Calibration {
         match self.semantic {
             Some(_) => &self.settings.semantic.calibration,
@@ -506,7 +530,8 @@ impl Engine {
         }
     }
 
-    /// The thresholds in force: the hybrid ones when the semantic layer is on.
+    /// The thresholds in force for a language the model covers: the hybrid ones when the
+    /// semantic layer is on.
     pub fn thresholds(&self) -> Thresholds {
         match self.semantic {
             Some(_) => self.settings.semantic.thresholds,
@@ -552,9 +577,13 @@ impl Engine {
         &self.languages[0]
     }
 
-    /// Understands a message: language, pattern hits, ranked candidates and their signals.
+    /// Understands a message: language, pattern hits, ranked candidates and their signals,
+    /// with the calibration of the message's language (see `calibration_for`).
     pub fn analyze(&self, question: &Question<'_>) -> Analysis {
-        self.analyze_with(question, self.calibration())
+        let mut analysis = self.retrieve(question);
+        let cal = *self.calibration_for(&analysis);
+        self.rank(&mut analysis, &cal);
+        analysis
     }
 
     /// `analyze` with other ranking weights (for fitting them).
@@ -567,7 +596,19 @@ impl Engine {
     /// Language, pattern hits and unranked candidates with their signals: everything that
     /// does not depend on the ranking weights (so `calibrate` retrieves once per question).
     pub fn retrieve(&self, question: &Question<'_>) -> Analysis {
-        self.retrieve_with(question, self.calibration().unknown_weight)
+        // A message in a language the model does not cover is not embedded: its similarities
+        // would be ignored (see `retrieve_inner`).
+        let covered = self.semantic.is_some() && {
+            let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
+            let language = self.nlu.detect(&text, question.locale_hint.as_ref());
+            self.settings.semantic.covers(language.locale.language())
+        };
+        let embedding = if covered {
+            self.embed_messages(&[question.text]).pop().flatten()
+        } else {
+            None
+        };
+        self.retrieve_message(question, embedding.as_deref())
     }
 
     /// `retrieve` with another weight for unknown terms (for fitting it).
@@ -576,17 +617,38 @@ impl Engine {
         self.retrieve_embedded(question, embedding.as_deref(), unknown_weight)
     }
 
-    /// `retrieve_with`, given the message's embedding (from `embed_messages`, which embeds a
+    /// `retrieve`, given the message's embedding (from `embed_messages`, which embeds a
     /// whole labelled set in batches).
+    pub fn retrieve_message(&self, question: &Question<'_>, embedding: Option<&[f32]>) -> Analysis {
+        self.retrieve_inner(question, embedding, None)
+    }
+
+    /// `retrieve_with`, given the message's embedding (from `embed_messages`).
     pub fn retrieve_embedded(
         &self,
         question: &Question<'_>,
         embedding: Option<&[f32]>,
         unknown_weight: f32,
     ) -> Analysis {
+        self.retrieve_inner(question, embedding, Some(unknown_weight))
+    }
+
+    /// Retrieval; `unknown_weight` `None` takes the one of the calibration in force for the
+    /// message's language.
+    fn retrieve_inner(
+        &self,
+        question: &Question<'_>,
+        embedding: Option<&[f32]>,
+        unknown_weight: Option<f32>,
+    ) -> Analysis {
         let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
         let folded: String = nlu::words(&text).collect::<Vec<_>>().join(" ");
         let language = self.nlu.detect(&text, question.locale_hint.as_ref());
+        // An English model's similarities between Spanish, Dutch or Portuguese sentences are
+        // mostly noise: in a language the model does not cover, the lexical engine answers.
+        let embedding = embedding.filter(|_| {
+            self.semantic.is_some() && self.settings.semantic.covers(language.locale.language())
+        });
         let mut analysis = Analysis {
             language: language.locale.clone(),
             candidates: Vec::new(),
@@ -594,7 +656,10 @@ impl Engine {
             pattern_hits: Vec::new(),
             empty: folded.is_empty(),
             nearest: Vec::new(),
+            hybrid: embedding.is_some(),
         };
+        let unknown_weight =
+            unknown_weight.unwrap_or_else(|| self.calibration_for(&analysis).unknown_weight);
         if analysis.empty {
             return analysis;
         }
@@ -609,12 +674,23 @@ impl Engine {
         // section and language.
         let semantic: HashMap<Target, Nearest> = match (&self.semantic, embedding) {
             (Some(sem), Some(q)) => {
+                let k = self.settings.semantic.neighbors.max(1);
                 let mut best: HashMap<Target, Nearest> = HashMap::new();
+                // Intents' k best cosines, when k > 1.
+                let mut nearest_k: HashMap<Target, Vec<f32>> = HashMap::new();
                 for (row, score) in sem.vectors.scores(q).into_iter().enumerate() {
                     let (target, section, lang) = &sem.rows[row];
                     let e = best.entry(*target).or_insert((f32::MIN, None, lang));
                     if score > e.0 {
                         *e = (score, *section, lang);
+                    }
+                    if k > 1 && matches!(target, Target::Intent(_)) {
+                        keep_best(nearest_k.entry(*target).or_default(), score, k);
+                    }
+                }
+                for (target, scores) in nearest_k {
+                    if let Some(e) = best.get_mut(&target) {
+                        e.0 = scores.iter().sum::<f32>() / scores.len() as f32;
                     }
                 }
                 best
@@ -844,7 +920,7 @@ impl Engine {
     pub fn decide(&self, a: &Analysis) -> Reply {
         let lang = a.language.language().to_string();
         let msgs = messages(&lang);
-        let t = self.thresholds();
+        let t = self.thresholds_for(a);
         let mut reply = Reply {
             outcome: Outcome::Escalate,
             language: lang.clone(),
@@ -871,7 +947,7 @@ impl Engine {
             reply.text = msgs.escalate.to_string();
             return reply;
         };
-        let confidence = calibrated(self.calibration(), &a.features);
+        let confidence = calibrated(self.calibration_for(a), &a.features);
         reply.confidence = confidence;
         // An intent the shop always wants a person for escalates as soon as it is the best
         // match and the bot is not lost: "did you mean: fraud?" is no question to ask.
@@ -1056,6 +1132,16 @@ impl Engine {
     }
 }
 
+/// Keeps the `k` best of `scores` plus `score`, best first.
+fn keep_best(scores: &mut Vec<f32>, score: f32, k: usize) {
+    if scores.len() == k && scores.last().is_some_and(|&worst| score <= worst) {
+        return;
+    }
+    let at = scores.partition_point(|&s| s >= score);
+    scores.insert(at, score);
+    scores.truncate(k);
+}
+
 /// The analyzed texts of one article.
 struct ArticleTerms {
     /// Title, each question, and the tags.
@@ -1124,5 +1210,24 @@ fn lead(article: &Article, section: Option<usize>) -> String {
     match cut.rfind(". ") {
         Some(p) if p > 200 => cut[..=p].to_string(),
         _ => format!("{}…", cut.trim_end()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_best_keeps_the_k_best_best_first() {
+        let mut v = Vec::new();
+        for s in [0.2, 0.9, 0.1, 0.5, 0.7, 0.5] {
+            keep_best(&mut v, s, 3);
+        }
+        assert_eq!(v, vec![0.9, 0.7, 0.5]);
+        let mut one = Vec::new();
+        for s in [0.3, 0.8, 0.4] {
+            keep_best(&mut one, s, 1);
+        }
+        assert_eq!(one, vec![0.8]);
     }
 }

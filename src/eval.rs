@@ -127,13 +127,12 @@ fn embeddings(engine: &Engine, set: &[Labelled]) -> Vec<Option<Vec<f32>>> {
 /// Runs every labelled question through the engine.
 pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
     let embedded = embeddings(engine, set);
-    let cal = engine.calibration();
     set.iter()
         .zip(&embedded)
         .map(|(l, e)| {
-            let mut analysis =
-                engine.retrieve_embedded(&Question::new(&l.q), e.as_deref(), cal.unknown_weight);
-            engine.rank(&mut analysis, cal);
+            let mut analysis = engine.retrieve_message(&Question::new(&l.q), e.as_deref());
+            let cal = *engine.calibration_for(&analysis);
+            engine.rank(&mut analysis, &cal);
             let reply = engine.decide(&analysis);
             let top1 = reply.outcome != Outcome::Escalate && hits(&l.expect, &reply);
             Outcome1 {
@@ -255,17 +254,36 @@ pub fn report(outcomes: &[Outcome1]) -> Report {
     }
 }
 
+/// A fitted calibration and thresholds, and how many questions they were fitted on.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub calibration: Calibration,
+    pub thresholds: Thresholds,
+    /// The questions of the set the engine weighs with this calibration: with the semantic
+    /// layer, those in a language the model covers (the others get the lexical calibration).
+    pub questions: usize,
+}
+
 /// Fits the calibration on a labelled set: a grid over the ranking weights (for top-1
 /// accuracy), then a logistic regression of "the best candidate is right" on the features,
 /// and the clarify threshold that escalates the most must-escalate questions while escalating
-/// at most `max_false_escalation` of the answerable ones.
-pub fn fit(
-    engine: &Engine,
-    set: &[Labelled],
-    max_false_escalation: f64,
-) -> (Calibration, Thresholds) {
+/// at most `max_false_escalation` of the answerable ones. With the semantic layer on, only the
+/// questions in a language the model covers are used: the hybrid calibration weighs no others.
+pub fn fit(engine: &Engine, set: &[Labelled], max_false_escalation: f64) -> Fit {
     let base = *engine.calibration();
     let embedded = embeddings(engine, set);
+    let (set, embedded): (Vec<Labelled>, Vec<Option<Vec<f32>>>) = set
+        .iter()
+        .cloned()
+        .zip(embedded)
+        .filter(|(l, e)| {
+            !engine.is_semantic()
+                || engine
+                    .retrieve_embedded(&Question::new(&l.q), e.as_deref(), base.unknown_weight)
+                    .hybrid
+        })
+        .unzip();
+    let set = set.as_slice();
     // The semantic weight is fitted only when the engine has the semantic layer.
     let rank_semantics: &[f32] = if engine.is_semantic() {
         &[0.25, 0.5, 0.75, 1.0, 1.5]
@@ -363,7 +381,11 @@ pub fn fit(
             clarify = t;
         }
     }
-    (cal, Thresholds { answer, clarify })
+    Fit {
+        calibration: cal,
+        thresholds: Thresholds { answer, clarify },
+        questions: set.len(),
+    }
 }
 
 /// Whether the best candidate of an analysis is what a labelled question expects.

@@ -361,10 +361,11 @@ fn explain(engine: &Engine, question: &Question<'_>) {
     );
     eprintln!(
         "engine: {}; features of the best: {:?}",
-        if engine.is_semantic() {
-            "hybrid (lexical + semantic)"
-        } else {
-            "lexical"
+        match (engine.is_semantic(), a.hybrid) {
+            (true, true) => "hybrid (lexical + semantic)",
+            (true, false) =>
+                "hybrid, lexical for this message (semantic.languages does not list its language)",
+            (false, _) => "lexical",
         },
         a.features
     );
@@ -569,21 +570,29 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     let (engine, diags) = load(&a.sources)?;
     warn_diagnostics(&diags);
     let set = eval::read_labelled(&a.file)?;
-    let (cal, thresholds) = eval::fit(&engine, &set, a.max_false_escalation);
+    let fit = eval::fit(&engine, &set, a.max_false_escalation);
     #[derive(serde::Serialize)]
     struct Fitted {
         thresholds: concierge::config::Thresholds,
         calibration: concierge::config::Calibration,
     }
     let fitted = Fitted {
-        thresholds,
-        calibration: cal,
+        thresholds: fit.thresholds,
+        calibration: fit.calibration,
     };
     if engine.is_semantic() {
         println!(
-            "# hybrid engine, fitted by `concierge calibrate {}` on {} questions: these keys go under `semantic:`",
+            "# hybrid engine, fitted by `concierge calibrate {}` on its {} questions in the model's languages ({}): these keys go under `semantic:`",
             a.file.display(),
-            set.len()
+            fit.questions,
+            engine
+                .settings()
+                .semantic
+                .languages
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         #[derive(serde::Serialize)]
         struct Semantic {

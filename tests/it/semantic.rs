@@ -130,3 +130,22 @@ fn answers_without_any_network() {
         );
     }
 }
+
+/// The default model was trained on English only: a Spanish message must be weighed by the
+/// lexical engine's calibration (`semantic.languages`), an English one by the hybrid one.
+#[cfg(feature = "semantic")]
+#[test]
+fn the_model_weighs_only_the_languages_it_covers() {
+    let explain = |text: &str| {
+        let mut cmd = concierge(["ask", "--explain"]);
+        cmd.args(demo_shop()).arg(text);
+        let out = run(&mut cmd, b"");
+        out.assert_code(0);
+        out.stderr
+    };
+    let en = explain("where is my parcel");
+    assert!(en.contains("engine: hybrid (lexical + semantic)"), "{en}");
+    let es = explain("¿dónde está mi pedido? no ha llegado todavía");
+    assert!(es.contains("language: es"), "{es}");
+    assert!(es.contains("lexical for this message"), "{es}");
+}
