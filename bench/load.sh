@@ -8,6 +8,8 @@
 # bench/out/load.txt. Installs wrk (Debian) when missing. Uses the release binary.
 # The engine is the binary's default (hybrid when built with the model);
 # `CONCIERGE_LEXICAL_ONLY=1 bench/load.sh` measures the lexical engine. The table says which.
+# `BENCH_BIN=path/to/concierge bench/load.sh` measures another build (say, the one before a
+# change) instead of building this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -19,7 +21,11 @@ if ! command -v wrk >/dev/null; then
     [[ $(id -u) == 0 ]] || sudo="sudo"
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release --locked --quiet
+if [[ -n ${BENCH_BIN:-} ]]; then
+    CONCIERGE_BIN="$BENCH_BIN"
+else
+    cargo build --release --locked --quiet
+fi
 mkdir -p bench/out
 # Other work on the machine takes cores from the server and wrk: say how busy it was.
 load="$(cut -d' ' -f1 /proc/loadavg)"
