@@ -76,20 +76,29 @@ fn load_average() -> String {
 }
 
 /// The embedder thread, one message at a time and back to back (nothing else between two
-/// embeddings): the sorted times.
-fn one_by_one(embedder: &Embedder, questions: &[String], rounds: usize) -> Vec<Duration> {
-    let mut times = Vec::new();
+/// embeddings): the caller's times, the model's part of each (on the embedder thread), and
+/// the difference (queue and hand-off), each sorted.
+fn one_by_one(embedder: &Embedder, questions: &[String], rounds: usize) -> [Vec<Duration>; 3] {
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
     for round in 0..=rounds {
         for q in questions {
             let t = Instant::now();
-            let v = embedder.embed_one(q).expect("embedded");
+            let (v, model) = embedder
+                .submit(vec![q.clone()])
+                .and_then(|p| p.wait_timed())
+                .expect("embedded");
+            let total = t.elapsed();
             if round > 0 {
-                times.push(t.elapsed());
+                times[0].push(total);
+                times[1].push(model);
+                times[2].push(total.saturating_sub(model));
             }
-            assert_eq!(v.len(), embedder.dim());
+            assert_eq!(v[0].len(), embedder.dim());
         }
     }
-    times.sort_unstable();
+    for t in &mut times {
+        t.sort_unstable();
+    }
     times
 }
 
@@ -337,16 +346,20 @@ fn main() {
         load_average()
     );
     println!();
-    println!("| libtorch threads | messages | median | p99 |");
-    println!("|---:|---:|---:|---:|");
+    println!("| libtorch threads | messages | median | p99 | in the model (embedder thread): median | p99 | queue and hand-off: median | p99 |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for threads in [1, 2] {
         let embedder = Embedder::load(&model, threads).unwrap_or_else(|e| panic!("{e}"));
-        let t = one_by_one(&embedder, &questions, runs);
+        let [t, model, handoff] = one_by_one(&embedder, &questions, runs);
         println!(
-            "| {threads} | {} | {} | {} |",
+            "| {threads} | {} | {} | {} | {} | {} | {} | {} |",
             t.len(),
             ms(percentile(&t, 50.0)),
             ms(percentile(&t, 99.0)),
+            ms(percentile(&model, 50.0)),
+            ms(percentile(&model, 99.0)),
+            ms(percentile(&handoff, 50.0)),
+            ms(percentile(&handoff, 99.0)),
         );
     }
 

@@ -18,6 +18,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -155,7 +156,9 @@ pub fn text_key(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-type Reply = mpsc::SyncSender<Result<Vec<Vec<f32>>, String>>;
+/// The vectors, and how long the model took for the forward passes that made them.
+type Answer = Result<(Vec<Vec<f32>>, Duration), String>;
+type Reply = mpsc::SyncSender<Answer>;
 
 struct Request {
     texts: Vec<String>,
@@ -166,14 +169,20 @@ struct Request {
 #[derive(Debug)]
 #[must_use = "the vectors arrive through `wait`"]
 pub struct Pending {
-    rx: Option<mpsc::Receiver<Result<Vec<Vec<f32>>, String>>>,
+    rx: Option<mpsc::Receiver<Answer>>,
 }
 
 impl Pending {
     /// Blocks the calling thread (never an async worker) until the vectors are there.
     pub fn wait(self) -> Result<Vec<Vec<f32>>> {
+        Ok(self.wait_timed()?.0)
+    }
+
+    /// `wait`, and how long the embedder thread spent in the model for the batch that held
+    /// these texts: the rest of the wait is the queue and the hand-off between threads.
+    pub fn wait_timed(self) -> Result<(Vec<Vec<f32>>, Duration)> {
         match self.rx {
-            None => Ok(Vec::new()),
+            None => Ok((Vec::new(), Duration::ZERO)),
             Some(rx) => rx
                 .recv()
                 .map_err(|_| Error::Stopped)?
@@ -397,22 +406,26 @@ where
                 Err(_) => break,
             }
         }
+        let mut timed = |texts: &[String]| {
+            let t = Instant::now();
+            encode(texts).map(|v| (v, t.elapsed()))
+        };
         if let [one] = batch.as_slice() {
-            let _ = one.reply.send(encode(&one.texts));
+            let _ = one.reply.send(timed(&one.texts));
             continue;
         }
         let texts: Vec<String> = batch.iter().flat_map(|r| r.texts.iter().cloned()).collect();
-        match encode(&texts) {
-            Ok(vectors) if vectors.len() == texts.len() => {
+        match timed(&texts) {
+            Ok((vectors, took)) if vectors.len() == texts.len() => {
                 let mut vectors = vectors.into_iter();
                 for r in batch {
                     let mine = vectors.by_ref().take(r.texts.len()).collect();
-                    let _ = r.reply.send(Ok(mine));
+                    let _ = r.reply.send(Ok((mine, took)));
                 }
             }
             _ => {
                 for r in batch {
-                    let _ = r.reply.send(encode(&r.texts));
+                    let _ = r.reply.send(timed(&r.texts));
                 }
             }
         }
@@ -1072,5 +1085,32 @@ mod tests {
             ])
             .unwrap();
         assert!(dot(&alone, &batched[1]) > 0.9999);
+    }
+
+    /// Messages sent at once from many threads, batched however they arrive, each get the
+    /// vector they get alone (padding in a shared pass changes nothing that matters).
+    #[cfg(feature = "semantic")]
+    #[test]
+    fn concurrent_messages_get_their_own_vectors() {
+        let e = installed();
+        let messages = [
+            "where is my parcel?",
+            "do you sell gift cards",
+            "can I return a pair of shoes I bought three weeks ago if I have worn them once",
+            "hi",
+            "how long does delivery to Belgium take",
+            "refund",
+        ];
+        let alone: Vec<Vec<f32>> = messages.iter().map(|m| e.embed_one(m).unwrap()).collect();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for (m, want) in messages.iter().zip(&alone) {
+                        let got = e.embed_one(m).unwrap();
+                        assert!(dot(&got, want) >= 0.9999, "{m:?}");
+                    }
+                });
+            }
+        });
     }
 }
