@@ -159,6 +159,8 @@ pub fn text_key(text: &str) -> [u8; 32] {
 /// The vectors, and how long the model took for the forward passes that made them.
 type Answer = Result<(Vec<Vec<f32>>, Duration), String>;
 type Reply = mpsc::SyncSender<Answer>;
+/// What the embedder thread embeds a batch of texts with (the model, or a stand-in in tests).
+type Encoder = Box<dyn FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>>;
 
 struct Request {
     texts: Vec<String>,
@@ -581,23 +583,14 @@ mod backend {
 
     /// Loads the model on the calling thread (the embedder thread, which keeps it): the
     /// vectors' length and the function that embeds a batch of texts.
-    pub(super) fn start(
-        dir: &Path,
-        threads: usize,
-    ) -> Result<
-        (
-            usize,
-            impl FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>,
-        ),
-        String,
-    > {
+    pub(super) fn start(dir: &Path, threads: usize) -> Result<(usize, super::Encoder), String> {
         // libtorch's OpenMP workers spin while they wait: on a busy machine (a server's
         // search threads, parallel builds) two of them took 175 ms per message instead of
         // 20 ms. One thread is the default; `semantic.threads` raises it.
         tch::set_num_threads(threads as i32);
         let model = load(dir)?;
         let dim = model.get_embedding_dim().map_err(|e| e.to_string())? as usize;
-        Ok((dim, move |texts: &[String]| encode(&model, texts)))
+        Ok((dim, Box::new(move |texts: &[String]| encode(&model, texts))))
     }
 }
 
@@ -605,9 +598,7 @@ mod backend {
 mod backend {
     use std::path::Path;
 
-    type Encode = fn(&[String]) -> Result<Vec<Vec<f32>>, String>;
-
-    pub(super) fn start(_dir: &Path, _threads: usize) -> Result<(usize, Encode), String> {
+    pub(super) fn start(_dir: &Path, _threads: usize) -> Result<(usize, super::Encoder), String> {
         Err("built without the `semantic` feature".into())
     }
 
