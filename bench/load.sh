@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # HTTP load benchmark: wrk POSTs /v1/messages to `concierge serve` on the demo shop, over
 # loopback only, for a bounded time, and prints throughput and latency percentiles.
-#   bench/load.sh [SECONDS=10] [CONNECTIONS=8] [THREADS=2]
+#   bench/load.sh [SECONDS=10] [CONNECTIONS=8] [THREADS=2]   (THREADS: wrk's)
 # 8 connections keep both cores busy (answers run one per core); more only queue, and add
 # latency and context switches.
 # Targets on a 2-core machine: >= 2,000 req/s with p99 < 50 ms. Output also goes to
 # bench/out/load.txt. Installs wrk (Debian) when missing. Uses the release binary.
 # The engine is the binary's default (hybrid when built with the model);
 # `CONCIERGE_LEXICAL_ONLY=1 bench/load.sh` measures the lexical engine. The table says which.
+# `BENCH_BIN=path/to/concierge bench/load.sh` measures another build (say, the one before a
+# change) instead of building this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -19,7 +21,11 @@ if ! command -v wrk >/dev/null; then
     [[ $(id -u) == 0 ]] || sudo="sudo"
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release --locked --quiet
+if [[ -n ${BENCH_BIN:-} ]]; then
+    CONCIERGE_BIN="$BENCH_BIN"
+else
+    cargo build --release --locked --quiet
+fi
 mkdir -p bench/out
 # Other work on the machine takes cores from the server and wrk: say how busy it was.
 load="$(cut -d' ' -f1 /proc/loadavg)"
@@ -27,7 +33,15 @@ out="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$out"' EXIT
 
 # The demo shop's config without the per-client rate limit: every request comes from 127.0.0.1.
-{ cat concierge.yaml; printf '\nhttp:\n  rate_limit: {per_minute: 0}\n  reload_interval_ms: 0\n'; } >"$out/concierge.yaml"
+# `BENCH_THREADS=2` sets `semantic.threads` (libtorch intra-op threads) for the run.
+{
+    if [[ -n ${BENCH_THREADS:-} ]]; then
+        awk -v t="$BENCH_THREADS" '{print} /^semantic:/ {print "  threads: " t}' concierge.yaml
+    else
+        cat concierge.yaml
+    fi
+    printf '\nhttp:\n  rate_limit: {per_minute: 0}\n  reload_interval_ms: 0\n'
+} >"$out/concierge.yaml"
 CONCIERGE_LOG=warn,concierge::cli=info "$CONCIERGE_BIN" serve --listen 127.0.0.1:0 \
     --kb knowledge-base --intents intents --config "$out/concierge.yaml" 2>"$out/server.log" &
 server=$!
@@ -61,5 +75,5 @@ errors="$(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out/wrk.txt" | grep -o '[
     echo
     echo "| endpoint | engine | duration | connections | req/s | p50 | p99 | non-2xx | server CPU per request | load average before |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    echo "| POST /v1/messages | ${engine:-?} | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
+    echo "| POST /v1/messages | ${engine:-?}${BENCH_THREADS:+ (semantic.threads $BENCH_THREADS)} | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
 } | tee bench/out/load.txt

@@ -1,7 +1,9 @@
 //! The cost of the semantic layer on the demo shop: loading the model, indexing with a cold
 //! and a warm vector cache, answering one message (median and tail, split into the embedding
-//! and the rest), and where rust-bert spends one message's embedding (tokenizer vs forward
-//! pass, one vs two libtorch threads). Prints Markdown tables for the README.
+//! and the rest), one message at a time through the embedder thread against rust-bert called
+//! directly, many messages at once (the embedder thread's batching), and where rust-bert
+//! spends one message's embedding (tokenizer vs forward pass, one vs two libtorch threads).
+//! Prints Markdown tables for the README, with the load average: the machine is shared.
 //!
 //! `cargo bench --bench semantic` (needs the model: scripts/setup-model); under
 //! `cargo test --benches` everything runs once on a few questions. Built without the
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use concierge::config::Settings;
 use concierge::eval::read_labelled;
-use concierge::nlu::embed::{self, Embedder};
+use concierge::nlu::embed::{self, Embedder, Options};
 use concierge::{Engine, Question};
 
 /// Timed asks per thread setting, at least.
@@ -50,6 +52,96 @@ fn load(settings: &Settings) -> Engine {
     );
     assert_eq!(engine.is_semantic(), settings.semantic.enabled);
     engine
+}
+
+/// CPU time this process has used (user + system), from /proc/self/stat.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // Linux reports clock ticks of 1/100 s (USER_HZ) here.
+    Duration::from_millis(f.iter().sum::<u64>() * 10)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The embedder thread, one message at a time and back to back (nothing else between two
+/// embeddings): the caller's times, the model's part of each (on the embedder thread), and
+/// the difference (queue and hand-off), each sorted.
+fn one_by_one(embedder: &Embedder, questions: &[String], rounds: usize) -> [Vec<Duration>; 3] {
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    for round in 0..=rounds {
+        for q in questions {
+            let t = Instant::now();
+            let (v, model) = embedder
+                .submit(vec![q.clone()])
+                .and_then(|p| p.wait_timed())
+                .expect("embedded");
+            let total = t.elapsed();
+            if round > 0 {
+                times[0].push(total);
+                times[1].push(model);
+                times[2].push(total.saturating_sub(model));
+            }
+            assert_eq!(v[0].len(), embedder.dim());
+        }
+    }
+    for t in &mut times {
+        t.sort_unstable();
+    }
+    times
+}
+
+/// `callers` threads embed their share of `questions` one message at a time, all at once,
+/// `rounds` times: messages per second, CPU per message and each message's latency (sorted).
+/// Every vector is checked against the one embedded alone (`alone`, same order).
+fn concurrent(
+    embedder: &Embedder,
+    questions: &[String],
+    alone: &[Vec<f32>],
+    callers: usize,
+    rounds: usize,
+) -> (f64, Duration, Vec<Duration>) {
+    let cpu = cpu_time();
+    let start = Instant::now();
+    let mut times: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..callers)
+            .map(|c| {
+                s.spawn(move || {
+                    let mut times = Vec::new();
+                    for _ in 0..rounds {
+                        for (i, q) in questions.iter().enumerate().skip(c).step_by(callers) {
+                            let t = Instant::now();
+                            let v = embedder.embed_one(q).expect("embedded");
+                            times.push(t.elapsed());
+                            let cos = embed::dot(&v, &alone[i]);
+                            assert!(cos >= 0.9999, "{q:?}: cosine {cos} with its vector alone");
+                        }
+                    }
+                    times
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a caller panicked"))
+            .collect()
+    });
+    let wall = start.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu);
+    times.sort_unstable();
+    let n = times.len();
+    (n as f64 / wall.as_secs_f64(), cpu / n as u32, times)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -213,9 +305,10 @@ fn main() {
     // Answering, with one and with two libtorch threads.
     println!();
     println!(
-        "Answering with the semantic layer ({} questions of tests/eval/questions.jsonl, {} rounds, one at a time):",
+        "Answering with the semantic layer ({} questions of tests/eval/questions.jsonl, {} rounds, one at a time; load average {}):",
         questions.len(),
-        rounds
+        rounds,
+        load_average()
     );
     println!();
     println!("| `semantic.threads` | asks | ask median | ask p90 | ask p99 | embedding median | embedding p99 | rest median | rest p99 |");
@@ -245,10 +338,72 @@ fn main() {
         ms(TARGET_P99)
     );
 
+    // The embedder thread alone, one message at a time: compared with rust-bert called
+    // directly (the last table), what the hand-off to the thread costs.
+    println!();
+    println!(
+        "The embedder thread, one message at a time, back to back (load average {}):",
+        load_average()
+    );
+    println!();
+    println!("| libtorch threads | messages | median | p99 | in the model (embedder thread): median | p99 | queue and hand-off: median | p99 |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for threads in [1, 2] {
+        let embedder = Embedder::load(&model, threads).unwrap_or_else(|e| panic!("{e}"));
+        let [t, model, handoff] = one_by_one(&embedder, &questions, runs);
+        println!(
+            "| {threads} | {} | {} | {} | {} | {} | {} | {} |",
+            t.len(),
+            ms(percentile(&t, 50.0)),
+            ms(percentile(&t, 99.0)),
+            ms(percentile(&model, 50.0)),
+            ms(percentile(&model, 99.0)),
+            ms(percentile(&handoff, 50.0)),
+            ms(percentile(&handoff, 99.0)),
+        );
+    }
+
+    // Many messages at once: 8 callers (as `bench/load.sh 10 8` has 8 connections), each
+    // waiting for its message's vector before sending the next.
+    let callers = 8;
+    println!();
+    println!(
+        "Concurrent messages: {callers} callers, each one message at a time (load average {}):",
+        load_average()
+    );
+    println!();
+    println!("| libtorch threads | batch (texts per forward pass, at most) | messages | messages/s | CPU per message | latency median | latency p99 |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let alone = Embedder::load(&model, 1)
+        .and_then(|e| {
+            questions
+                .iter()
+                .map(|q| e.embed_one(q))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    for threads in [1, 2] {
+        for batch in [1, embed::MESSAGE_BATCH] {
+            let embedder = Embedder::load_with(&model, Options::new(threads).with_batch(batch))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let (rate, cpu, t) = concurrent(&embedder, &questions, &alone, callers, runs);
+            println!(
+                "| {threads} | {batch} | {} | {rate:.0} | {} | {} | {} |",
+                t.len(),
+                ms(cpu),
+                ms(percentile(&t, 50.0)),
+                ms(percentile(&t, 99.0)),
+            );
+        }
+    }
+
     // Inside rust-bert: the tokenizer vs the rest of encode (forward pass, pooling), per
     // message, batch of one.
     println!();
-    println!("Inside one message's embedding (rust-bert called directly on a thread of its own, batch of one, no padding):");
+    println!(
+        "Inside one message's embedding (rust-bert called directly on a thread of its own, batch of one, no padding; load average {}):",
+        load_average()
+    );
     println!();
     println!("| libtorch threads | texts | word pieces (median, max) | tokenize median | encode median | encode p99 | forward + pooling median | encode median, ≤ 16 word pieces | encode median, > 32 word pieces |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -3,7 +3,10 @@
 //! `Embedder::load` checks a model folder against its `MANIFEST.sha256` (written by
 //! `scripts/setup-model`), then loads the model on one named thread, "embedder", fed by a
 //! bounded channel: inference never runs on the caller's thread, a full queue makes callers
-//! wait (back-pressure), and the model's tensors stay on the thread that made them.
+//! wait (back-pressure) or, with `Embedder::try_submit`, fails at once with `Error::Busy`,
+//! and the model's tensors stay on the thread that made them. The thread takes every request
+//! waiting in its queue (up to `MESSAGE_BATCH` texts) into one forward pass, so concurrent
+//! messages share the model instead of queueing behind each other.
 //! `Vectors` holds unit-length f32 vectors and finds nearest neighbours by brute-force dot
 //! products, and `VectorCache` keeps vectors on disk keyed by text and model.
 //!
@@ -15,6 +18,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -23,6 +27,9 @@ const QUEUE: usize = 64;
 /// Texts per forward pass when embedding many at once (index time).
 #[cfg_attr(not(feature = "semantic"), allow(dead_code))]
 const BATCH: usize = 32;
+/// At most this many texts of requests waiting together are embedded in one forward pass.
+/// Sorted by length, a batch of short messages costs little more than one of them.
+pub const MESSAGE_BATCH: usize = 16;
 
 /// Errors loading or running the model.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +52,9 @@ pub enum Error {
     NotBuilt,
     #[error("the embedder thread has stopped")]
     Stopped,
+    /// `Embedder::try_submit` found the queue full: the model is behind; try later.
+    #[error("the embedder is busy: {0} requests are already waiting")]
+    Busy(usize),
     #[error("embedding failed: {0}")]
     Encode(String),
 }
@@ -146,12 +156,71 @@ pub fn text_key(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-type Reply = mpsc::SyncSender<Result<Vec<Vec<f32>>, String>>;
+/// The vectors, and how long the model took for the forward passes that made them.
+type Answer = Result<(Vec<Vec<f32>>, Duration), String>;
+type Reply = mpsc::SyncSender<Answer>;
+/// What the embedder thread embeds a batch of texts with (the model, or a stand-in in tests).
+type Encoder = Box<dyn FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>>;
 
-#[cfg_attr(not(feature = "semantic"), allow(dead_code))]
 struct Request {
     texts: Vec<String>,
     reply: Reply,
+}
+
+/// An embedding on its way (from `Embedder::submit`): `wait` blocks for the vectors.
+#[derive(Debug)]
+#[must_use = "the vectors arrive through `wait`"]
+pub struct Pending {
+    rx: Option<mpsc::Receiver<Answer>>,
+}
+
+impl Pending {
+    /// Blocks the calling thread (never an async worker) until the vectors are there.
+    pub fn wait(self) -> Result<Vec<Vec<f32>>> {
+        Ok(self.wait_timed()?.0)
+    }
+
+    /// `wait`, and how long the embedder thread spent in the model for the batch that held
+    /// these texts: the rest of the wait is the queue and the hand-off between threads.
+    pub fn wait_timed(self) -> Result<(Vec<Vec<f32>>, Duration)> {
+        match self.rx {
+            None => Ok((Vec::new(), Duration::ZERO)),
+            Some(rx) => rx
+                .recv()
+                .map_err(|_| Error::Stopped)?
+                .map_err(Error::Encode),
+        }
+    }
+}
+
+/// How the embedder thread runs (`Embedder::load_with`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// libtorch intra-op threads for one forward pass.
+    pub threads: usize,
+    /// At most this many texts of waiting requests go into one forward pass (1: one request
+    /// at a time).
+    pub batch: usize,
+    /// Requests that may wait before `submit` blocks and `try_submit` fails.
+    pub queue: usize,
+}
+
+impl Options {
+    pub fn new(threads: usize) -> Options {
+        Options {
+            threads,
+            batch: MESSAGE_BATCH,
+            queue: QUEUE,
+        }
+    }
+
+    pub fn with_batch(self, batch: usize) -> Options {
+        Options { batch, ..self }
+    }
+
+    pub fn with_queue(self, queue: usize) -> Options {
+        Options { queue, ..self }
+    }
 }
 
 /// A handle to the model, which lives on the "embedder" thread. Cheap to share by reference;
@@ -161,6 +230,7 @@ pub struct Embedder {
     thread: Option<JoinHandle<()>>,
     model: ModelFiles,
     dim: usize,
+    queue: usize,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -174,42 +244,66 @@ impl std::fmt::Debug for Embedder {
 
 impl Embedder {
     /// Checks the model folder and loads the model on a new "embedder" thread, which runs
-    /// inference with `threads` intra-op threads.
+    /// inference with `threads` intra-op threads (and the default batch and queue).
     pub fn load(dir: &Path, threads: usize) -> Result<Embedder> {
+        Embedder::load_with(dir, Options::new(threads))
+    }
+
+    /// `load` with every option.
+    pub fn load_with(dir: &Path, options: Options) -> Result<Embedder> {
         if !cfg!(feature = "semantic") {
             return Err(Error::NotBuilt);
         }
         let model = ModelFiles::verify(dir)?;
-        let (tx, rx) = mpsc::sync_channel::<Request>(QUEUE);
-        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<usize, String>>(1);
         let path = model.dir.clone();
+        let threads = options.threads.max(1);
+        Embedder::spawn(model, options, move || backend::start(&path, threads)).map_err(|message| {
+            Error::Load {
+                path: dir.to_path_buf(),
+                message,
+            }
+        })
+    }
+
+    /// Starts the "embedder" thread: `init` runs on it and gives the vectors' length and the
+    /// function that embeds a batch of texts, which then serves every request.
+    fn spawn<E, I>(model: ModelFiles, options: Options, init: I) -> Result<Embedder, String>
+    where
+        E: FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>,
+        I: FnOnce() -> Result<(usize, E), String> + Send + 'static,
+    {
+        let queue = options.queue.max(1);
+        let batch = options.batch.max(1);
+        let (tx, rx) = mpsc::sync_channel::<Request>(queue);
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<usize, String>>(1);
         let thread = std::thread::Builder::new()
             .name("embedder".into())
-            .spawn(move || backend::serve(&path, threads.max(1), rx, ready_tx))
-            .map_err(|e| Error::Load {
-                path: dir.to_path_buf(),
-                message: format!("cannot start the embedder thread: {e}"),
-            })?;
+            .spawn(move || match init() {
+                Ok((dim, encode)) => {
+                    if ready_tx.send(Ok(dim)).is_ok() {
+                        serve(rx, batch, encode);
+                    }
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| format!("cannot start the embedder thread: {e}"))?;
         match ready_rx.recv() {
             Ok(Ok(dim)) => Ok(Embedder {
                 tx: Some(tx),
                 thread: Some(thread),
                 model,
                 dim,
+                queue,
             }),
             Ok(Err(message)) => {
                 let _ = thread.join();
-                Err(Error::Load {
-                    path: dir.to_path_buf(),
-                    message,
-                })
+                Err(message)
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(Error::Load {
-                    path: dir.to_path_buf(),
-                    message: "the embedder thread stopped while loading".into(),
-                })
+                Err("the embedder thread stopped while loading".into())
             }
         }
     }
@@ -227,8 +321,13 @@ impl Embedder {
     /// Unit-length embeddings of `texts`, in order. Blocks the calling thread (never call it
     /// from an async worker) while the embedder thread works; waits when its queue is full.
     pub fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+        self.submit(texts)?.wait()
+    }
+
+    /// Queues `texts` for the embedder thread; waits only while its queue is full.
+    pub fn submit(&self, texts: Vec<String>) -> Result<Pending> {
         if texts.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Pending { rx: None });
         }
         let (reply, rx) = mpsc::sync_channel(1);
         self.tx
@@ -236,9 +335,25 @@ impl Embedder {
             .ok_or(Error::Stopped)?
             .send(Request { texts, reply })
             .map_err(|_| Error::Stopped)?;
-        rx.recv()
-            .map_err(|_| Error::Stopped)?
-            .map_err(Error::Encode)
+        Ok(Pending { rx: Some(rx) })
+    }
+
+    /// `submit` that never waits: `Error::Busy` when the queue is full.
+    pub fn try_submit(&self, texts: Vec<String>) -> Result<Pending> {
+        if texts.is_empty() {
+            return Ok(Pending { rx: None });
+        }
+        let (reply, rx) = mpsc::sync_channel(1);
+        match self
+            .tx
+            .as_ref()
+            .ok_or(Error::Stopped)?
+            .try_send(Request { texts, reply })
+        {
+            Ok(()) => Ok(Pending { rx: Some(rx) }),
+            Err(mpsc::TrySendError::Full(_)) => Err(Error::Busy(self.queue)),
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(Error::Stopped),
+        }
     }
 
     /// The embedding of one text.
@@ -256,6 +371,65 @@ impl Drop for Embedder {
         self.tx.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// The embedder thread's loop. It waits for a request, then takes every request already
+/// waiting (while their texts fit in `max_batch`) and embeds all their texts with one call of
+/// `encode`, which sorts them by length into forward passes; each caller gets its own vectors.
+/// When a shared call fails, each request is embedded alone, so one bad text fails only its
+/// own caller. Ends when every sender is gone.
+fn serve<E>(rx: mpsc::Receiver<Request>, max_batch: usize, mut encode: E)
+where
+    E: FnMut(&[String]) -> Result<Vec<Vec<f32>>, String>,
+{
+    let mut held: Option<Request> = None;
+    loop {
+        let first = match held.take() {
+            Some(r) => r,
+            None => match rx.recv() {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+        };
+        let mut n = first.texts.len();
+        let mut batch = vec![first];
+        while n < max_batch {
+            match rx.try_recv() {
+                Ok(r) if n + r.texts.len() <= max_batch => {
+                    n += r.texts.len();
+                    batch.push(r);
+                }
+                Ok(r) => {
+                    held = Some(r);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let mut timed = |texts: &[String]| {
+            let t = Instant::now();
+            encode(texts).map(|v| (v, t.elapsed()))
+        };
+        if let [one] = batch.as_slice() {
+            let _ = one.reply.send(timed(&one.texts));
+            continue;
+        }
+        let texts: Vec<String> = batch.iter().flat_map(|r| r.texts.iter().cloned()).collect();
+        match timed(&texts) {
+            Ok((vectors, took)) if vectors.len() == texts.len() => {
+                let mut vectors = vectors.into_iter();
+                for r in batch {
+                    let mine = vectors.by_ref().take(r.texts.len()).collect();
+                    let _ = r.reply.send(Ok((mine, took)));
+                }
+            }
+            _ => {
+                for r in batch {
+                    let _ = r.reply.send(timed(&r.texts));
+                }
+            }
         }
     }
 }
@@ -301,7 +475,6 @@ mod backend {
 
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::path::Path;
-    use std::sync::mpsc;
 
     use rust_bert::pipelines::common::ModelType;
     use rust_bert::pipelines::sentence_embeddings::{
@@ -309,7 +482,7 @@ mod backend {
     };
     use rust_bert::resources::LocalResource;
 
-    use super::{normalize, Request, BATCH};
+    use super::{normalize, BATCH};
 
     fn local(dir: &Path, file: &str) -> Box<LocalResource> {
         Box::new(LocalResource {
@@ -408,53 +581,25 @@ mod backend {
         Ok(p)
     }
 
-    pub(super) fn serve(
-        dir: &Path,
-        threads: usize,
-        rx: mpsc::Receiver<Request>,
-        ready: mpsc::SyncSender<Result<usize, String>>,
-    ) {
+    /// Loads the model on the calling thread (the embedder thread, which keeps it): the
+    /// vectors' length and the function that embeds a batch of texts.
+    pub(super) fn start(dir: &Path, threads: usize) -> Result<(usize, super::Encoder), String> {
         // libtorch's OpenMP workers spin while they wait: on a busy machine (a server's
         // search threads, parallel builds) two of them took 175 ms per message instead of
         // 20 ms. One thread is the default; `semantic.threads` raises it.
         tch::set_num_threads(threads as i32);
-        let model = match load(dir) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = ready.send(Err(e));
-                return;
-            }
-        };
-        let dim = match model.get_embedding_dim() {
-            Ok(d) => d as usize,
-            Err(e) => {
-                let _ = ready.send(Err(e.to_string()));
-                return;
-            }
-        };
-        if ready.send(Ok(dim)).is_err() {
-            return;
-        }
-        for req in rx {
-            let _ = req.reply.send(encode(&model, &req.texts));
-        }
+        let model = load(dir)?;
+        let dim = model.get_embedding_dim().map_err(|e| e.to_string())? as usize;
+        Ok((dim, Box::new(move |texts: &[String]| encode(&model, texts))))
     }
 }
 
 #[cfg(not(feature = "semantic"))]
 mod backend {
     use std::path::Path;
-    use std::sync::mpsc;
 
-    use super::Request;
-
-    pub(super) fn serve(
-        _dir: &Path,
-        _threads: usize,
-        _rx: mpsc::Receiver<Request>,
-        ready: mpsc::SyncSender<Result<usize, String>>,
-    ) {
-        let _ = ready.send(Err("built without the `semantic` feature".into()));
+    pub(super) fn start(_dir: &Path, _threads: usize) -> Result<(usize, super::Encoder), String> {
+        Err("built without the `semantic` feature".into())
     }
 
     pub(super) fn profile(
@@ -748,6 +893,123 @@ mod tests {
         assert!(e.to_string().contains("does not list"), "{e}");
     }
 
+    /// An embedder whose model is a stand-in: a text's vector is `[its length]`; the first
+    /// call waits for `release` (after saying so on `started`) so that requests pile up in
+    /// the queue; every call's number of texts is kept in `calls`; a text "bad" fails.
+    struct Fake {
+        embedder: Embedder,
+        started: mpsc::Receiver<()>,
+        release: mpsc::SyncSender<()>,
+        calls: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    }
+
+    fn fake(options: Options) -> Fake {
+        let (started_tx, started) = mpsc::sync_channel(1);
+        let (release, release_rx) = mpsc::sync_channel(1);
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let model = ModelFiles {
+            dir: PathBuf::from("fake"),
+            id: "0".repeat(64),
+        };
+        let embedder = Embedder::spawn(model, options, move || {
+            let mut first = true;
+            Ok((1, move |texts: &[String]| {
+                if std::mem::take(&mut first) {
+                    started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                }
+                seen.lock().unwrap().push(texts.len());
+                if texts.iter().any(|t| t == "bad") {
+                    return Err("a bad text".to_string());
+                }
+                Ok(texts.iter().map(|t| vec![t.len() as f32]).collect())
+            }))
+        })
+        .unwrap();
+        Fake {
+            embedder,
+            started,
+            release,
+            calls,
+        }
+    }
+
+    fn texts(t: &[&str]) -> Vec<String> {
+        t.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn waiting_requests_share_one_pass_and_each_caller_gets_its_own_vectors() {
+        let f = fake(Options::new(1));
+        let a = f.embedder.submit(texts(&["a"])).unwrap();
+        f.started.recv().unwrap();
+        // While "a" is being embedded, two more requests wait in the queue.
+        let b = f.embedder.submit(texts(&["bbbb", "bb"])).unwrap();
+        let c = f.embedder.submit(texts(&["ccc"])).unwrap();
+        f.release.send(()).unwrap();
+        assert_eq!(a.wait().unwrap(), vec![vec![1.0]]);
+        assert_eq!(b.wait().unwrap(), vec![vec![4.0], vec![2.0]]);
+        assert_eq!(c.wait().unwrap(), vec![vec![3.0]]);
+        assert_eq!(*f.calls.lock().unwrap(), vec![1, 3]);
+        assert!(f
+            .embedder
+            .submit(Vec::new())
+            .unwrap()
+            .wait()
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_its_limit_of_texts() {
+        let f = fake(Options::new(1).with_batch(2));
+        let a = f.embedder.submit(texts(&["a"])).unwrap();
+        f.started.recv().unwrap();
+        let b = f.embedder.submit(texts(&["bb", "bbb"])).unwrap();
+        let c = f.embedder.submit(texts(&["cccc"])).unwrap();
+        let d = f.embedder.submit(texts(&["ddddd"])).unwrap();
+        f.release.send(()).unwrap();
+        assert_eq!(a.wait().unwrap(), vec![vec![1.0]]);
+        assert_eq!(b.wait().unwrap(), vec![vec![2.0], vec![3.0]]);
+        assert_eq!(c.wait().unwrap(), vec![vec![4.0]]);
+        assert_eq!(d.wait().unwrap(), vec![vec![5.0]]);
+        // "b" fills a batch alone; "c" is held over and shares the next with "d".
+        assert_eq!(*f.calls.lock().unwrap(), vec![1, 2, 2]);
+    }
+
+    #[test]
+    fn a_full_queue_is_busy_for_try_submit() {
+        let f = fake(Options::new(1).with_queue(1));
+        let a = f.embedder.submit(texts(&["a"])).unwrap();
+        f.started.recv().unwrap();
+        let b = f.embedder.submit(texts(&["bb"])).unwrap();
+        let e = f.embedder.try_submit(texts(&["ccc"])).unwrap_err();
+        assert!(matches!(e, Error::Busy(1)), "{e}");
+        assert!(e.to_string().contains("busy"), "{e}");
+        f.release.send(()).unwrap();
+        assert_eq!(a.wait().unwrap(), vec![vec![1.0]]);
+        assert_eq!(b.wait().unwrap(), vec![vec![2.0]]);
+        // With room again, try_submit queues.
+        let c = f.embedder.try_submit(texts(&["ccc"])).unwrap();
+        assert_eq!(c.wait().unwrap(), vec![vec![3.0]]);
+    }
+
+    #[test]
+    fn a_bad_text_fails_only_its_own_caller() {
+        let f = fake(Options::new(1));
+        let a = f.embedder.submit(texts(&["a"])).unwrap();
+        f.started.recv().unwrap();
+        let bad = f.embedder.submit(texts(&["bad"])).unwrap();
+        let good = f.embedder.submit(texts(&["good"])).unwrap();
+        f.release.send(()).unwrap();
+        assert_eq!(a.wait().unwrap(), vec![vec![1.0]]);
+        assert!(matches!(bad.wait(), Err(Error::Encode(_))));
+        assert_eq!(good.wait().unwrap(), vec![vec![4.0]]);
+        // The shared pass failed, then each request was embedded alone.
+        assert_eq!(*f.calls.lock().unwrap(), vec![1, 2, 1, 1]);
+    }
+
     /// The model installed by scripts/setup-model. A semantic build's tests need it: without
     /// it they fail with the loader's message, which says to run scripts/setup-model.
     #[cfg(feature = "semantic")]
@@ -814,5 +1076,32 @@ mod tests {
             ])
             .unwrap();
         assert!(dot(&alone, &batched[1]) > 0.9999);
+    }
+
+    /// Messages sent at once from many threads, batched however they arrive, each get the
+    /// vector they get alone (padding in a shared pass changes nothing that matters).
+    #[cfg(feature = "semantic")]
+    #[test]
+    fn concurrent_messages_get_their_own_vectors() {
+        let e = installed();
+        let messages = [
+            "where is my parcel?",
+            "do you sell gift cards",
+            "can I return a pair of shoes I bought three weeks ago if I have worn them once",
+            "hi",
+            "how long does delivery to Belgium take",
+            "refund",
+        ];
+        let alone: Vec<Vec<f32>> = messages.iter().map(|m| e.embed_one(m).unwrap()).collect();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for (m, want) in messages.iter().zip(&alone) {
+                        let got = e.embed_one(m).unwrap();
+                        assert!(dot(&got, want) >= 0.9999, "{m:?}");
+                    }
+                });
+            }
+        });
     }
 }
