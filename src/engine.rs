@@ -596,19 +596,25 @@ impl Engine {
     /// Language, pattern hits and unranked candidates with their signals: everything that
     /// does not depend on the ranking weights (so `calibrate` retrieves once per question).
     pub fn retrieve(&self, question: &Question<'_>) -> Analysis {
-        // A message in a language the model does not cover is not embedded: its similarities
-        // would be ignored (see `retrieve_inner`).
+        let embedding = self.embed_question(question);
+        self.retrieve_message(question, embedding.as_deref())
+    }
+
+    /// The message's embedding, when the semantic layer is on and covers the message's
+    /// language (in another language its similarities would be ignored: see
+    /// `retrieve_inner`). Blocks until the embedder thread has embedded it, together with
+    /// whatever else was waiting.
+    pub fn embed_question(&self, question: &Question<'_>) -> Option<Vec<f32>> {
         let covered = self.semantic.is_some() && {
             let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
             let language = self.nlu.detect(&text, question.locale_hint.as_ref());
             self.settings.semantic.covers(language.locale.language())
         };
-        let embedding = if covered {
+        if covered {
             self.embed_messages(&[question.text]).pop().flatten()
         } else {
             None
-        };
-        self.retrieve_message(question, embedding.as_deref())
+        }
     }
 
     /// `retrieve` with another weight for unknown terms (for fitting it).
@@ -913,6 +919,15 @@ impl Engine {
     /// Answers one message.
     pub fn ask(&self, question: &Question<'_>) -> Reply {
         let analysis = self.analyze(question);
+        self.decide(&analysis)
+    }
+
+    /// `ask`, given the message's embedding from `embed_question` (the service embeds before
+    /// it takes a core, so that the messages waiting for the model share one pass).
+    pub fn ask_embedded(&self, question: &Question<'_>, embedding: Option<&[f32]>) -> Reply {
+        let mut analysis = self.retrieve_message(question, embedding);
+        let cal = *self.calibration_for(&analysis);
+        self.rank(&mut analysis, &cal);
         self.decide(&analysis)
     }
 

@@ -125,6 +125,18 @@ impl AppState {
             .map_err(ApiError::internal)
     }
 
+    /// Blocking work that mostly waits for another thread (the embedder's, which bounds its
+    /// own queue), so it takes no core's permit.
+    pub async fn blocking_waiting<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(ApiError::internal)
+    }
+
     /// Like [`AppState::blocking`], but `f` holds the core's permit and may give it back
     /// before it ends: a message's answer needs a core, the wait for its commit does not.
     pub async fn blocking_releasing<T, F>(&self, f: F) -> Result<T, ApiError>

@@ -185,6 +185,20 @@ pub async fn post_message(
         email: c.email,
     });
     let engine = state.engine()?;
+    // Personal data goes no further unmasked than this (the store masks too).
+    let text = pii::mask(&text).into_owned();
+    // The embedding first, without a core's permit: the embedder thread does that work, and
+    // the messages waiting for it at the same time share one forward pass.
+    let embedding = if engine.is_semantic() {
+        let (engine, text, locale) = (engine.clone(), text.clone(), locale.clone());
+        state
+            .blocking_waiting(move || {
+                engine.embed_question(&Question::new(&text).with_locale_hint(locale))
+            })
+            .await?
+    } else {
+        None
+    };
     let store = state.inner.store.clone();
     let policy = state.inner.policy.clone();
     let handled = state
@@ -203,8 +217,9 @@ pub async fn post_message(
                     customer,
                     store::now_ms(),
                 ),
-                &text,
+                text,
                 locale,
+                embedding.as_deref(),
             )
         })
         .await?
@@ -286,14 +301,16 @@ struct Handled {
 
 /// Answers a message and records it: the engine's reply, the escalation policy's decision,
 /// and in ONE store transaction the turn, the new hand-over state and the ticket (if any), so
-/// a ticket exists before the shopper sees the reply. Blocking: call it on a blocking thread.
+/// a ticket exists before the shopper sees the reply. `text` is masked already; `embedding` is
+/// the engine's `embed_question` of it. Blocking: call it on a blocking thread.
 fn answer_and_record(
     with: Answering<'_>,
     permit: CorePermit,
     existing: Option<ConversationId>,
     new: Conversation,
-    text: &str,
+    text: String,
     locale: Option<Locale>,
+    embedding: Option<&[f32]>,
 ) -> Result<Handled, store::Error> {
     let Answering {
         engine,
@@ -310,8 +327,6 @@ fn answer_and_record(
         // Created with its first turn, in the same transaction.
         None => (new, true),
     };
-    // Personal data never goes further than this function unmasked (the store masks too).
-    let text = pii::mask(text).into_owned();
     let (turns, feedback) = if is_new {
         (Vec::new(), Vec::new())
     } else {
@@ -320,7 +335,7 @@ fn answer_and_record(
             store.feedback(&conversation.id)?,
         )
     };
-    let reply = engine.ask(&Question::new(&text).with_locale_hint(locale));
+    let reply = engine.ask_embedded(&Question::new(&text).with_locale_hint(locale), embedding);
     let now = jiff::Timestamp::now();
     let decision = policy.decide(&TurnInput {
         text: &text,
