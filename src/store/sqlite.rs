@@ -1228,6 +1228,15 @@ mod tests {
         assert_eq!(store.turns(&c).unwrap().len(), 50);
     }
 
+    fn texts_of(store: &SqliteStore, c: &ConversationId) -> Vec<String> {
+        store
+            .turns(c)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
     /// Turns that arrive while another commit holds the writer are committed together, and a
     /// write that fails (unknown conversation, a ticket already queued) fails alone.
     #[test]
@@ -1274,12 +1283,7 @@ mod tests {
             }
         }
         assert!(lock(&store.queued).is_empty());
-        let texts: Vec<String> = store
-            .turns(&c)
-            .unwrap()
-            .into_iter()
-            .map(|t| t.text)
-            .collect();
+        let texts = texts_of(&store, &c);
         assert_eq!(texts.len(), 1 + 6, "{texts:?}");
         assert!(!texts.contains(&"twice".to_string()));
         assert_eq!(store.due(now_ms(), 10).unwrap().len(), 1);
@@ -1304,12 +1308,7 @@ mod tests {
         store
             .record_turn(&c, turn("whole", 1_200), None, None)
             .unwrap();
-        let texts: Vec<String> = store
-            .turns(&c)
-            .unwrap()
-            .into_iter()
-            .map(|t| t.text)
-            .collect();
+        let texts = texts_of(&store, &c);
         assert_eq!(texts, ["whole"]);
     }
 }
