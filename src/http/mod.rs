@@ -52,11 +52,17 @@ struct Shared {
     metrics: Arc<Metrics>,
     limiter: limit::RateLimiter,
     permits: Arc<Semaphore>,
+    /// Striped locks that make a conversation's messages take turns (see
+    /// [`AppState::conversation_turn`]).
+    conversations: Vec<tokio::sync::Mutex<()>>,
     http: HttpSettings,
     max_message_chars: usize,
     shop_name: String,
     openapi: String,
 }
+
+/// How many locks the conversations are spread over (see [`AppState::conversation_turn`]).
+pub const CONVERSATION_STRIPES: usize = 256;
 
 /// One core's share of the blocking work (see [`AppState::blocking_releasing`]); dropping it
 /// lets the next job start.
@@ -83,6 +89,9 @@ impl AppState {
                 metrics: Arc::new(Metrics::default()),
                 limiter: limit::RateLimiter::new(settings.http.rate_limit),
                 permits: Arc::new(Semaphore::new(cores)),
+                conversations: (0..CONVERSATION_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
                 http: settings.http.clone(),
                 max_message_chars: settings.limits.max_message_chars,
                 shop_name: settings.shop.name.clone(),
@@ -123,6 +132,23 @@ impl AppState {
         tokio::task::spawn_blocking(f)
             .await
             .map_err(ApiError::internal)
+    }
+
+    /// Held while a message of an existing conversation is answered and recorded: messages
+    /// of one conversation that arrive together (an app retrying, two tabs) take turns, so
+    /// each sees the hand-over state the one before it left, and a conversation gets one
+    /// ticket, not one per message. Conversations share a lock only by their id's hash, out
+    /// of [`CONVERSATION_STRIPES`]. Within this process only: replicas sharing a database
+    /// would need the store to check the state it read (not done).
+    pub async fn conversation_turn(
+        &self,
+        id: &crate::store::ConversationId,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        let stripe = (h.finish() % self.inner.conversations.len() as u64) as usize;
+        self.inner.conversations[stripe].lock().await
     }
 
     /// Blocking work that mostly waits for another thread (the embedder's, which bounds its

@@ -184,6 +184,11 @@ pub async fn post_message(
         name: c.name,
         email: c.email,
     });
+    // Until this message is recorded, the conversation's next one waits.
+    let _turn = match &existing {
+        Some(id) => Some(state.conversation_turn(id).await),
+        None => None,
+    };
     let engine = state.engine()?;
     // Personal data goes no further unmasked than this (the store masks too).
     let text = pii::mask(&text).into_owned();

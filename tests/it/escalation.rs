@@ -355,6 +355,49 @@ fn a_dead_ticket_is_listed_and_replayed_from_the_command_line() {
 /// The soak: 1,000 conversations escalate through the real service while the helpdesk fails
 /// 30 % of the requests at random (500 or a dropped connection). None is lost, none is
 /// accepted twice, and the time until the last one is delivered is printed.
+/// Messages of one conversation that arrive at the same moment (an app retrying, two tabs)
+/// are answered one after the other: the second sees the hand-over the first one started, so
+/// the conversation gets one ticket, not one per message.
+#[test]
+fn simultaneous_requests_for_a_person_in_one_conversation_make_one_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        &dir.path().join("data"),
+        "http:\n  rate_limit: {per_minute: 0}\n",
+    );
+    let first = say(&server, None, json!({"text": "hello"}));
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+    let tickets: Vec<Option<String>> = std::thread::scope(|s| {
+        let asks: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    let r = say(
+                        &server,
+                        Some(&conversation),
+                        json!({"text": "I want to talk to a person"}),
+                    );
+                    r["handoff"]["ticket_id"].as_str().map(str::to_string)
+                })
+            })
+            .collect();
+        asks.into_iter().map(|a| a.join().unwrap()).collect()
+    });
+    let listed = server.get("/admin/tickets").expect(200);
+    let listed = listed["tickets"].as_array().unwrap();
+    assert_eq!(
+        listed.len(),
+        1,
+        "one ticket for the conversation: {listed:?}"
+    );
+    let id = listed[0]["id"].as_str().unwrap();
+    // Every reply points at that one ticket.
+    assert!(
+        tickets.iter().all(|t| t.as_deref() == Some(id)),
+        "{tickets:?} vs {id}"
+    );
+}
+
 #[test]
 fn soak_1000_escalations_against_a_helpdesk_failing_30_percent() {
     let receiver = Receiver::start_blocking(SECRET, receiver::random_failures(0.3, 20261129));
