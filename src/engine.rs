@@ -619,7 +619,7 @@ impl Engine {
 
     /// `retrieve` with another weight for unknown terms (for fitting it).
     pub fn retrieve_with(&self, question: &Question<'_>, unknown_weight: f32) -> Analysis {
-        let embedding = self.embed_messages(&[question.text]).pop().flatten();
+        let embedding = self.embed_question(question);
         self.retrieve_embedded(question, embedding.as_deref(), unknown_weight)
     }
 
