@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use concierge::config::Settings;
 use concierge::eval::read_labelled;
-use concierge::nlu::embed::{self, Embedder, Options};
+use concierge::nlu::embed::{self, Embedder, Layout, Options};
 use concierge::{Engine, Question};
 
 /// Timed asks per thread setting, at least.
@@ -410,11 +410,28 @@ fn main() {
         load_average()
     );
     println!();
-    println!("| libtorch threads | texts | word pieces (median, max) | tokenize median | encode median | encode p99 | forward + pooling median | encode median, ≤ 16 word pieces | encode median, > 32 word pieces |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for threads in [1, 2] {
-        let p = embed::profile(&model, threads, &questions, if benchmark { 3 } else { 1 })
-            .unwrap_or_else(|e| panic!("{e}"));
+    println!("| libtorch threads | linear weights | texts | word pieces (median, max) | tokenize median | encode median | encode p99 | forward + pooling median | encode median, ≤ 16 word pieces | encode median, > 32 word pieces |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // Both layouts twice, alternating, so that a change in the machine's load shows as a
+    // difference between a layout's two rows rather than between the layouts.
+    let layouts = [
+        Layout::AsStored,
+        Layout::Transposed,
+        Layout::Transposed,
+        Layout::AsStored,
+    ];
+    for (threads, layout) in [1, 2]
+        .into_iter()
+        .flat_map(|t| layouts.into_iter().map(move |l| (t, l)))
+    {
+        let p = embed::profile(
+            &model,
+            threads,
+            layout,
+            &questions,
+            if benchmark { 2 } else { 1 },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let mut tokens = p.tokens.clone();
         tokens.sort_unstable();
         let mut encode = p.encode.clone();
@@ -441,8 +458,12 @@ fn main() {
                 format!("{} ({n})", ms(median(v)))
             }
         };
+        let layout = match layout {
+            Layout::AsStored => "as stored `[out, in]`",
+            Layout::Transposed => "transposed in memory (the embedder's)",
+        };
         println!(
-            "| {threads} | {} | {}, {} | {} | {} | {} | {} | {} | {} |",
+            "| {threads} | {layout} | {} | {}, {} | {} | {} | {} | {} | {} | {} |",
             p.encode.len(),
             tokens[tokens.len() / 2],
             tokens.last().unwrap(),

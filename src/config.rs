@@ -84,7 +84,8 @@ pub struct SemanticSettings {
     pub model: Option<PathBuf>,
     /// What to do when the model is missing or cannot be loaded.
     pub on_error: OnModelError,
-    /// Threads the model computes one batch with (libtorch intra-op threads).
+    /// Threads the model computes one batch with (libtorch intra-op threads). Default: 2, or
+    /// 1 on a one-core machine (see `default_model_threads`).
     pub threads: usize,
     /// Where embedded texts are cached (default: `$CONCIERGE_CACHE/vectors`, else
     /// `~/.cache/concierge/vectors`).
@@ -291,13 +292,22 @@ impl Default for Calibration {
     }
 }
 
+/// Two libtorch threads where there are two cores. On the 2-core reference machine they
+/// take a message's embedding from 7.1–7.6 ms to 4.1–6.0 ms (median), and with batching the
+/// service answers more messages per second with two than with one (`cargo bench --bench semantic`,
+/// `BENCH_THREADS=1|2 bench/load.sh`). More than two does not pay for a dozen word pieces,
+/// and would take cores from the service's own threads.
+fn default_model_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
+
 impl Default for SemanticSettings {
     fn default() -> Self {
         SemanticSettings {
             enabled: cfg!(feature = "semantic"),
             model: None,
             on_error: OnModelError::Fail,
-            threads: 1,
+            threads: default_model_threads(),
             cache: None,
             languages: vec![Locale::english()],
             neighbors: 1,
