@@ -531,6 +531,16 @@ mod backend {
         /// The sentence-transformers folder layout, file by file. model.safetensors is
         /// loaded as it is: its tensor names are the ones rust-bert's BertModel uses.
         fn load(dir: &Path, layout: Layout) -> Result<Model, String> {
+            // rust-bert panics on a JSON file it cannot parse, without naming it.
+            for file in [
+                "modules.json",
+                "sentence_bert_config.json",
+                "tokenizer_config.json",
+                "config.json",
+                "1_Pooling/config.json",
+            ] {
+                check_json(&dir.join(file))?;
+            }
             let modules = SentenceEmbeddingsModulesConfig::from_file(dir.join("modules.json"))
                 .validate()
                 .map_err(|e| e.to_string())?;
@@ -624,6 +634,14 @@ mod backend {
                 Vec::<Vec<f32>>::try_from(pooled).map_err(|e| e.to_string())
             })
         }
+    }
+
+    /// The file's JSON syntax, or an error naming the file, line and column.
+    fn check_json(path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str::<serde_json::Value>(&text)
+            .map(|_| ())
+            .map_err(|e| format!("{}: not valid JSON: {e}", path.display()))
     }
 
     /// Re-lays every linear layer's weight `[out, in]` in memory as its transpose `[in, out]`,
@@ -736,6 +754,34 @@ mod backend {
             Box::new(LocalResource {
                 local_path: dir.join(file),
             })
+        }
+
+        /// A copy of the installed model's folder whose `file` says `text`.
+        fn model_with(file: &str, text: &str) -> tempfile::TempDir {
+            let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2");
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join("1_Pooling")).unwrap();
+            for f in super::super::REQUIRED {
+                std::fs::copy(real.join(f), dir.path().join(f)).unwrap();
+            }
+            std::fs::write(dir.path().join(file), text).unwrap();
+            dir
+        }
+
+        #[test]
+        fn a_model_it_cannot_use_is_an_error_naming_the_file_and_line() {
+            let dir = model_with("config.json", "{\n  \"hidden_size\": 384,\n  oops\n}\n");
+            let e = load(dir.path(), Layout::Transposed).err().unwrap();
+            assert!(e.contains("config.json") && e.contains("line 3"), "{e}");
+
+            let dense = r#"[
+              {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+              {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+              {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}
+            ]"#;
+            let dir = model_with("modules.json", dense);
+            let e = load(dir.path(), Layout::Transposed).err().unwrap();
+            assert!(e.contains("Dense"), "{e}");
         }
 
         /// Our pipeline, in either layout, gives the vectors rust-bert's own
