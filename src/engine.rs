@@ -547,11 +547,17 @@ impl Engine {
         };
         let max = self.settings.limits.max_message_chars;
         let normalized = texts.iter().map(|t| nlu::normalize(t, max)).collect();
+        Self::embed_normalized(sem, normalized)
+    }
+
+    /// Embeddings of messages already `nlu::normalize`d; `None` each when the model failed.
+    fn embed_normalized(sem: &SemanticIndex, normalized: Vec<String>) -> Vec<Option<Vec<f32>>> {
+        let n = normalized.len();
         match sem.embedder.embed(normalized) {
             Ok(v) => v.into_iter().map(Some).collect(),
             Err(e) => {
                 tracing::error!("embedding failed, answering lexically: {e}");
-                vec![None; texts.len()]
+                vec![None; n]
             }
         }
     }
@@ -605,13 +611,11 @@ impl Engine {
     /// `retrieve_inner`). Blocks until the embedder thread has embedded it, together with
     /// whatever else was waiting.
     pub fn embed_question(&self, question: &Question<'_>) -> Option<Vec<f32>> {
-        let covered = self.semantic.is_some() && {
-            let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
-            let language = self.nlu.detect(&text, question.locale_hint.as_ref());
-            self.settings.semantic.covers(language.locale.language())
-        };
-        if covered {
-            self.embed_messages(&[question.text]).pop().flatten()
+        let sem = self.semantic.as_ref()?;
+        let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
+        let language = self.nlu.detect(&text, question.locale_hint.as_ref());
+        if self.settings.semantic.covers(language.locale.language()) {
+            Self::embed_normalized(sem, vec![text]).pop().flatten()
         } else {
             None
         }
