@@ -47,6 +47,61 @@ pub struct Settings {
     /// The conversation database (`concierge serve --data DIR`).
     pub storage: StorageSettings,
     pub escalation: EscalationSettings,
+    /// Who may use the `/admin/*` endpoints.
+    pub admin: AdminSettings,
+}
+
+/// `admin:` in the configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// The bearer token the `/admin/*` endpoints require (`CONCIERGE_ADMIN_TOKEN` overrides
+    /// it). Without one they answer only loopback peers that did not come through a proxy.
+    #[serde(deserialize_with = "token_or_empty")]
+    pub token: Option<AdminToken>,
+}
+
+/// The admin token: never printed (`Debug` and `Serialize` show `***`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// The shortest token accepted: a guessable one would be no lock at all.
+    pub const MIN_CHARS: usize = 16;
+
+    /// A token from configuration or the environment; blank means none.
+    pub fn new(text: &str) -> Option<AdminToken> {
+        let t = text.trim();
+        (!t.is_empty()).then(|| AdminToken(t.to_string()))
+    }
+
+    /// The token itself, for the constant-time comparison in `http/`.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(***)")
+    }
+}
+
+impl Serialize for AdminToken {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for AdminToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        AdminToken::new(&text).ok_or_else(|| serde::de::Error::custom("admin.token is blank"))
+    }
+}
+
+fn token_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<AdminToken>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.and_then(|t| AdminToken::new(&t)))
 }
 
 /// Handing conversations to the shop's helpdesk.
@@ -220,6 +275,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             storage: StorageSettings::default(),
             escalation: EscalationSettings::default(),
+            admin: AdminSettings::default(),
         }
     }
 }
@@ -421,6 +477,17 @@ impl Settings {
             .webhook
             .validate()
             .map_err(|e| format!("escalation.webhook: {e}"))?;
+        if let Some(url) = &self.storage.url {
+            url.validate()?;
+        }
+        if let Some(t) = &self.admin.token {
+            if t.expose().chars().count() < AdminToken::MIN_CHARS {
+                return Err(format!(
+                    "admin.token must be at least {} characters (e.g. `openssl rand -hex 32`)",
+                    AdminToken::MIN_CHARS
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -265,6 +265,16 @@ fn settings(s: &Sources) -> Result<Settings> {
     if s.lexical_only {
         settings.semantic.enabled = false;
     }
+    // Secrets rather come from the environment than from a file in the shop's repository.
+    if let Ok(token) = std::env::var("CONCIERGE_ADMIN_TOKEN") {
+        settings.admin.token = concierge::config::AdminToken::new(&token);
+    }
+    if let Ok(url) = std::env::var("CONCIERGE_DATABASE_URL") {
+        settings.storage.url = store::DatabaseUrl::new(&url);
+    }
+    settings
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{e} (from the environment or the config file)"))?;
     Ok(settings)
 }
 
@@ -663,8 +673,16 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     }
     // Opened before anything listens: a database that cannot be opened stops the service
     // with the path in the message, instead of failing the first shopper.
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&a.data)?);
-    tracing::info!(path = %a.data.join(store::FILE_NAME).display(), "conversations are kept in the database");
+    // A replica holds a ticket it claimed for delivery this long before another may take it
+    // over: longer than an attempt can take.
+    let lease = settings.escalation.webhook.timeout() * 2 + Duration::from_secs(10);
+    let store = store::open(&settings.storage, &a.data, lease)?;
+    match &settings.storage.url {
+        Some(url) => tracing::info!(database = %url, "conversations are kept in PostgreSQL"),
+        None => {
+            tracing::info!(path = %a.data.join(store::FILE_NAME).display(), "conversations are kept in the database")
+        }
+    }
     // Retention runs at start and then hourly (the default `storage:` settings).
     store::spawn_retention(store.clone(), settings.storage.clone(), RETENTION_EVERY)
         .context("starting the retention thread")?;
@@ -691,8 +709,21 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The database `serve` keeps in `data`, which must exist already.
-fn existing_store(data: &Path) -> Result<SqliteStore> {
+/// The database `serve` keeps: PostgreSQL when `CONCIERGE_DATABASE_URL` is set, else the
+/// SQLite file in `data`, which must exist already.
+fn existing_store(data: &Path) -> Result<Arc<dyn Store>> {
+    if let Some(url) = std::env::var("CONCIERGE_DATABASE_URL")
+        .ok()
+        .and_then(|u| store::DatabaseUrl::new(&u))
+    {
+        url.validate()
+            .map_err(|e| anyhow::anyhow!("CONCIERGE_DATABASE_URL: {e}"))?;
+        // No delivery runs here, so the lease does not matter.
+        return Ok(Arc::new(store::PostgresStore::connect(
+            &url,
+            Duration::from_secs(60),
+        )?));
+    }
     let path = data.join(store::FILE_NAME);
     if !path.is_file() {
         bail!(
@@ -700,7 +731,7 @@ fn existing_store(data: &Path) -> Result<SqliteStore> {
             path.display()
         );
     }
-    Ok(SqliteStore::open(&path)?)
+    Ok(Arc::new(SqliteStore::open(&path)?))
 }
 
 fn tickets_list(a: TicketsListArgs) -> Result<ExitCode> {

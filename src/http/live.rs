@@ -28,6 +28,9 @@ pub struct Status {
     pub reload_failed: bool,
     /// Why nothing is served, when nothing is.
     pub not_ready: Option<String>,
+    /// What content is served: a hash of the files' names and bytes (see
+    /// [`content_version`]), the same on every replica serving the same files.
+    pub content_version: Option<String>,
 }
 
 /// The result of one load attempt, for metrics.
@@ -89,6 +92,8 @@ impl Live {
         // The model of the engine being served is reused: loading it again would take longer
         // than the rest of the reload.
         let previous = self.engine.load_full();
+        // Hashed before the load: an edit in between is seen by the watcher and loaded again.
+        let version = content_version(&self.watched());
         let (engine, diags) = match Engine::load_reusing(&self.settings, previous.as_deref()) {
             Ok((e, d)) => (Some(e), d),
             Err(e) => (
@@ -115,8 +120,10 @@ impl Live {
                 status.problems = diags;
                 status.reload_failed = false;
                 status.not_ready = None;
+                status.content_version = Some(version);
                 tracing::info!(
                     generation = status.generation,
+                    content_version = status.content_version.as_deref(),
                     articles,
                     intents,
                     errors,
@@ -197,6 +204,33 @@ pub fn fingerprint(dirs: &[PathBuf]) -> u64 {
     h.finish()
 }
 
+/// What content `dirs` hold, as 16 hex digits of a SHA-256 over every file's path (relative to
+/// its folder) and bytes, in path order. Unlike [`fingerprint`], it ignores modification
+/// times, so replicas given the same files report the same version (a rollout can be checked
+/// on each one's `/readyz`).
+pub fn content_version(dirs: &[PathBuf]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let mut files = Vec::new();
+        walk(d, &mut files, 0);
+        files.sort();
+        for (path, _, _) in files {
+            let rel = path.strip_prefix(d).unwrap_or(&path);
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            h.update((i as u64).to_le_bytes());
+            h.update(rel.to_string_lossy().as_bytes());
+            h.update([0]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(&bytes);
+        }
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64, u128)>, depth: usize) {
     // Deep enough for any real knowledge base, and no loop through symlinks.
     if depth > 16 {
@@ -237,5 +271,20 @@ mod tests {
         assert_ne!(empty, one);
         std::fs::write(dir.path().join("a.md"), "xy").unwrap();
         assert_ne!(one, fingerprint(&dirs));
+    }
+
+    #[test]
+    fn the_content_version_follows_bytes_not_times_or_places() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        for d in [&a, &b] {
+            std::fs::create_dir_all(d.path().join("en")).unwrap();
+            std::fs::write(d.path().join("en/returns.md"), "# Returns").unwrap();
+        }
+        let version = |d: &tempfile::TempDir| content_version(&[d.path().to_path_buf()]);
+        assert_eq!(version(&a), version(&b), "same files, other folder");
+        assert_eq!(version(&a).len(), 16);
+        std::fs::write(b.path().join("en/returns.md"), "# Refunds").unwrap();
+        assert_ne!(version(&a), version(&b));
     }
 }

@@ -5,6 +5,7 @@
 //! searches, the store) runs through [`AppState::blocking`]: on tokio's blocking pool, behind
 //! a semaphore with one permit per core, never on an async worker.
 
+mod admin;
 mod error;
 mod limit;
 mod live;
@@ -56,6 +57,8 @@ struct Shared {
     /// [`AppState::conversation_turn`]).
     conversations: Vec<tokio::sync::Mutex<()>>,
     http: HttpSettings,
+    /// The token the `/admin/*` endpoints require (see `admin.rs`); none: loopback only.
+    admin_token: Option<crate::config::AdminToken>,
     max_message_chars: usize,
     shop_name: String,
     openapi: String,
@@ -93,6 +96,7 @@ impl AppState {
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
                 http: settings.http.clone(),
+                admin_token: settings.admin.token.clone(),
                 max_message_chars: settings.limits.max_message_chars,
                 shop_name: settings.shop.name.clone(),
                 openapi: routes::openapi_json(),
@@ -214,6 +218,18 @@ impl AppState {
 /// The whole service: API, health, metrics, OpenAPI document, widget and demo page.
 pub fn router(state: AppState) -> Router {
     let http = &state.inner.http;
+    // The admin routes sit behind their lock (`admin.rs`): a token, or loopback without proxy.
+    let admin = Router::new()
+        .route("/admin/status", get(routes::admin_status))
+        .route("/admin/tickets", get(routes::admin_tickets))
+        .route(
+            "/admin/tickets/{id}/retry",
+            post(routes::admin_retry_ticket),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            admin::require,
+        ));
     let api = Router::new()
         .route("/v1/messages", post(routes::post_message))
         .route("/v1/search", get(routes::search))
@@ -222,12 +238,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
-        .route("/admin/status", get(routes::admin_status))
-        .route("/admin/tickets", get(routes::admin_tickets))
-        .route(
-            "/admin/tickets/{id}/retry",
-            post(routes::admin_retry_ticket),
-        )
+        .merge(admin)
         .route("/openapi.json", get(routes::openapi))
         .route("/widget.js", get(routes::widget_js))
         .route("/", get(routes::demo_page))

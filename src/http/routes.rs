@@ -1,9 +1,7 @@
 //! The handlers, each documented for the OpenAPI document (`GET /openapi.json`).
 
-use std::net::SocketAddr;
-
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -632,6 +630,7 @@ fn ready_response(state: &AppState) -> (StatusCode, Json<ReadyResponse>) {
         articles: engine.as_ref().map_or(0, |e| e.knowledge_base().len()),
         intents: engine.as_ref().map_or(0, |e| e.intents().len()),
         loaded_at_ms: status.loaded_at_ms,
+        content_version: status.content_version.clone(),
         problems: status.problems.iter().map(ProblemOut::from).collect(),
         reload_failed: status.reload_failed,
     };
@@ -668,16 +667,14 @@ pub async fn admin_status(
     Ok(ready_response(&state))
 }
 
-/// The admin endpoints answer only the machine itself.
+/// The admin endpoints answer only requests their lock let through (`http/admin.rs`: the
+/// token, or loopback without a proxy).
 fn loopback_only(extensions: &axum::http::Extensions) -> Result<(), ApiError> {
-    // Without connection info (tests through `oneshot`) there is no remote peer.
-    if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
-        if !addr.ip().is_loopback() {
-            return Err(ApiError::new(
-                ErrorKind::Forbidden,
-                "the admin endpoints are only served to the machine itself",
-            ));
-        }
+    if extensions.get::<super::admin::Admitted>().is_none() {
+        return Err(ApiError::new(
+            ErrorKind::Forbidden,
+            "the admin endpoints are only served through their lock",
+        ));
     }
     Ok(())
 }

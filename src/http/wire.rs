@@ -266,6 +266,9 @@ pub struct ReadyResponse {
     pub intents: usize,
     /// Unix milliseconds of the version served.
     pub loaded_at_ms: Option<u64>,
+    /// Which content is served: 16 hex digits hashed from the knowledge base's and intents'
+    /// files, equal on replicas serving the same files.
+    pub content_version: Option<String>,
     /// Problems of the last load attempt. With errors, the previous version is still served.
     pub problems: Vec<ProblemOut>,
     /// The last edit was refused because of errors; `generation` is still served.

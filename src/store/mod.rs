@@ -15,7 +15,9 @@
 #[cfg(test)]
 mod contract;
 mod memory;
+mod postgres;
 mod sqlite;
+pub mod temp_postgres;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -26,8 +28,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::escalation::{EscalationId, Handoff, Outbox, Ticket};
 
+pub use self::postgres::PostgresStore;
 pub use memory::MemoryStore;
 pub use sqlite::{SqliteStore, FILE_NAME};
+
+/// The schema, one migration per version: `MIGRATIONS[i]` takes version `i` to `i + 1`. Both
+/// SQL backends apply the same files (they keep to SQL both accept).
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_outbox_lease.sql"),
+];
 
 /// Errors of a store. Unknown ids are the caller's fault; `Open`, `SchemaTooNew` need the
 /// operator; `Backend` is ours.
@@ -49,7 +59,7 @@ pub enum Error {
     )]
     Open { path: PathBuf, reason: String },
     #[error(
-        "the database {} has schema version {found}, but this concierge knows versions up to {supported}\n  hint: run the newer concierge that wrote it, or point --data at another folder",
+        "the database {} has schema version {found}, but this concierge knows versions up to {supported}\n  hint: run the newer concierge that wrote it, or point --data (or storage.url) at another database",
         path.display()
     )]
     SchemaTooNew {
@@ -218,6 +228,9 @@ pub struct PurgeReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
+    /// A PostgreSQL database (`postgres://user:password@host:port/name`) shared by every
+    /// replica; `CONCIERGE_DATABASE_URL` overrides it. Absent: SQLite in the data folder.
+    pub url: Option<DatabaseUrl>,
     /// Days a conversation is kept after its last message; delivered and dead tickets as
     /// long after their last delivery attempt. Tickets not yet delivered are kept whatever
     /// their age. 0 keeps everything forever.
@@ -227,9 +240,93 @@ pub struct StorageSettings {
 impl Default for StorageSettings {
     fn default() -> Self {
         StorageSettings {
+            url: None,
             retention_days: 365,
         }
     }
+}
+
+/// Where the PostgreSQL database is: a `postgres://` or `postgresql://` URL. Never printed
+/// with its password (`Debug`, `Display` and `Serialize` mask it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// A URL from configuration or the environment; blank means none.
+    pub fn new(text: &str) -> Option<DatabaseUrl> {
+        let t = text.trim();
+        (!t.is_empty()).then(|| DatabaseUrl(t.to_string()))
+    }
+
+    /// The URL itself, password included, for the client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Checks the scheme; the rest is the client's to parse at connect time.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.0.starts_with("postgres://") || self.0.starts_with("postgresql://") {
+            Ok(())
+        } else {
+            Err(format!(
+                "storage.url `{self}` is not a PostgreSQL URL: write postgres://user:password@host:5432/database"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// The URL with any password replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = &self.0;
+        let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+            return f.write_str("***");
+        };
+        let rest = &url[scheme_end..];
+        match (rest.find('@'), rest.find(':')) {
+            (Some(at), Some(colon)) if colon < at => write!(
+                f,
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &rest[..colon],
+                &rest[at..]
+            ),
+            _ => f.write_str(url),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        DatabaseUrl::new(&text).ok_or_else(|| serde::de::Error::custom("storage.url is blank"))
+    }
+}
+
+/// Opens the store the settings name: PostgreSQL when `storage.url` is set, else SQLite in
+/// `data_dir`. `lease` is how long a replica holds a ticket it claimed for delivery before
+/// another may take it over (PostgreSQL only).
+pub fn open(
+    settings: &StorageSettings,
+    data_dir: &std::path::Path,
+    lease: Duration,
+) -> Result<Arc<dyn Store>> {
+    Ok(match &settings.url {
+        Some(url) => Arc::new(PostgresStore::connect(url, lease)?),
+        None => Arc::new(SqliteStore::open_dir(data_dir)?),
+    })
 }
 
 impl StorageSettings {
@@ -387,10 +484,24 @@ mod tests {
         let s: StorageSettings = serde_yaml::from_str("{}").unwrap();
         assert_eq!(s.retention_days, 365);
         assert_eq!(s.cutoff_ms(400 * 86_400_000), Some(35 * 86_400_000));
+        assert_eq!(s.url, None);
         let forever: StorageSettings = serde_yaml::from_str("retention_days: 0").unwrap();
         assert_eq!(forever.cutoff_ms(1), None);
         let typo = serde_yaml::from_str::<StorageSettings>("retention_dayz: 3");
         assert!(typo.unwrap_err().to_string().contains("retention_dayz"));
+    }
+
+    #[test]
+    fn a_database_url_never_shows_its_password() {
+        let url = DatabaseUrl::new("postgres://shop:hunter2@db:5432/concierge").unwrap();
+        assert_eq!(url.to_string(), "postgres://shop:***@db:5432/concierge");
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert!(url.validate().is_ok());
+        let plain = DatabaseUrl::new("postgresql://db/concierge").unwrap();
+        assert_eq!(plain.to_string(), "postgresql://db/concierge");
+        let s: StorageSettings = serde_yaml::from_str("url: mysql://x@y/z").unwrap();
+        let err = s.url.unwrap().validate().unwrap_err();
+        assert!(err.contains("postgres://"), "{err}");
     }
 
     #[test]
@@ -400,7 +511,10 @@ mod tests {
         store
             .create_conversation(Conversation::new(id.clone(), "web", Customer::default(), 0))
             .unwrap();
-        let keep = StorageSettings { retention_days: 0 };
+        let keep = StorageSettings {
+            retention_days: 0,
+            ..StorageSettings::default()
+        };
         assert_eq!(purge_expired(&store, &keep, now_ms()).unwrap(), None);
         assert!(store.conversation(&id).unwrap().is_some());
         let year = StorageSettings::default();

@@ -29,7 +29,7 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Tran
 
 use super::{
     masked_ticket, masked_turn, now_ms, Conversation, ConversationId, Customer, Error, Feedback,
-    ForgetReport, MessageId, PurgeReport, Result, Store, Turn,
+    ForgetReport, MessageId, PurgeReport, Result, Store, Turn, MIGRATIONS,
 };
 use crate::escalation::{
     DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
@@ -37,9 +37,6 @@ use crate::escalation::{
 
 /// The database file in the data folder.
 pub const FILE_NAME: &str = "concierge.sqlite3";
-
-/// The schema, one migration per version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
 
 /// Idle read connections kept open.
 const READERS: usize = 4;
