@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use concierge::config::Settings;
 use concierge::diagnostic::Diagnostic;
 use concierge::engine::{Engine, Outcome, Question, Reply};
-use concierge::escalation::{DeliveryState, EscalationId, Outbox, OutboxError};
+use concierge::escalation::{DeliveryState, EscalationId, OutboxError};
 use concierge::eval;
 use concierge::http::wire::TicketOut;
 use concierge::locale::Locale;
