@@ -16,7 +16,7 @@ connections="${2:-8}"
 command -v wrk >/dev/null || { echo "wrk is missing: bench/load.sh installs it" >&2; exit 1; }
 scripts/setup-postgres
 [[ -n ${BENCH_BIN:-} ]] && CONCIERGE_BIN="$BENCH_BIN" || cargo build --release --locked --quiet
-pgbin="$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
+pgbin="$(dirname "$(readlink -f "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")")"
 mkdir -p bench/out
 out="$(mktemp -d)"
 chmod 755 "$out"
