@@ -227,8 +227,11 @@ pub fn content_version(dirs: &[PathBuf]) -> String {
     }
     h.finalize()[..8]
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::with_capacity(16), |mut hex, b| {
+            use std::fmt::Write;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64, u128)>, depth: usize) {
