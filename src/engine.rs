@@ -18,6 +18,7 @@ use crate::locale::Locale;
 use crate::messages::{language_name, messages};
 use crate::nlu::embed::{self, Embedder, VectorCache, Vectors};
 use crate::nlu::{self, Nlu};
+use crate::progress::{Event, Progress, Silent, Task};
 use crate::search::{self, IndexBuilder, LexicalIndex, Match, Target};
 
 /// Errors building an engine: our faults (the editors' mistakes are diagnostics instead).
@@ -245,6 +246,9 @@ enum TopicKey<'a> {
 /// How many targets the semantic layer adds to the lexical candidates.
 const SEMANTIC_CANDIDATES: usize = 10;
 
+/// How many of the shop's texts are embedded between two reports of progress.
+const EMBED_CHUNK: usize = 128;
+
 /// Where embedded texts are cached when the settings do not say.
 fn default_vector_cache() -> PathBuf {
     let base = std::env::var_os("CONCIERGE_CACHE")
@@ -266,6 +270,16 @@ impl Engine {
     pub fn load_reusing(
         settings: &Settings,
         previous: Option<&Engine>,
+    ) -> Result<(Engine, Vec<Diagnostic>), Error> {
+        Engine::load_reporting(settings, previous, &Silent)
+    }
+
+    /// `load_reusing`, telling `progress` what it is doing: the shop loaded, the index, the
+    /// model, the embedding of the shop's texts (the first start's long part).
+    pub fn load_reporting(
+        settings: &Settings,
+        previous: Option<&Engine>,
+        progress: &dyn Progress,
     ) -> Result<(Engine, Vec<Diagnostic>), Error> {
         let default = &settings.shop.default_locale;
         let (kb, mut diags) = KnowledgeBase::load_dir(&settings.knowledge_base, default);
@@ -294,7 +308,7 @@ impl Engine {
             .and_then(|p| p.semantic.as_ref())
             .filter(|_| previous.is_some_and(|p| p.settings.semantic == settings.semantic))
             .map(|s| s.embedder.clone());
-        let engine = Engine::with_model(settings.clone(), kb, intents, model)?;
+        let engine = Engine::with_model(settings.clone(), kb, intents, model, progress)?;
         Ok((engine, diags))
     }
 
@@ -304,7 +318,7 @@ impl Engine {
         kb: KnowledgeBase,
         intents: Vec<Intent>,
     ) -> Result<Engine, Error> {
-        Engine::with_model(settings, kb, intents, None)
+        Engine::with_model(settings, kb, intents, None, &Silent)
     }
 
     /// `new`, with a model already loaded (when the settings enable the semantic layer).
@@ -313,6 +327,7 @@ impl Engine {
         kb: KnowledgeBase,
         intents: Vec<Intent>,
         model: Option<Arc<Embedder>>,
+        progress: &dyn Progress,
     ) -> Result<Engine, Error> {
         let default = settings.shop.default_locale.language().to_string();
         let mut languages: Vec<String> = if settings.shop.locales.is_empty() {
@@ -339,6 +354,12 @@ impl Engine {
         languages.dedup();
         languages.insert(0, default.clone());
         let served: Vec<Locale> = languages.iter().filter_map(|l| l.parse().ok()).collect();
+        progress.event(Event::ShopLoaded {
+            articles: kb.len(),
+            intents: intents.iter().filter(|i| !i.builtin).count(),
+            languages: &languages,
+        });
+        progress.event(Event::BuildingIndex);
 
         let mut texts: Vec<(String, String)> = Vec::new();
         for a in kb.articles() {
@@ -407,14 +428,14 @@ impl Engine {
         if engine.settings.semantic.enabled {
             let loaded = match model {
                 Some(m) => Ok(m),
-                None => Embedder::load(
-                    &engine.settings.semantic.model_dir(),
-                    engine.settings.semantic.threads,
-                )
-                .map(Arc::new),
+                None => {
+                    let dir = engine.settings.semantic.model_dir();
+                    progress.event(Event::LoadingModel(&dir));
+                    Embedder::load(&dir, engine.settings.semantic.threads).map(Arc::new)
+                }
             };
             match loaded {
-                Ok(embedder) => engine.semantic = Some(engine.embed_shop(embedder)?),
+                Ok(embedder) => engine.semantic = Some(engine.embed_shop(embedder, progress)?),
                 Err(e) if engine.settings.semantic.on_error == OnModelError::Lexical => {
                     tracing::warn!("semantic layer off, running the lexical engine alone: {e}");
                     engine.semantic_off = Some(e.to_string());
@@ -426,7 +447,11 @@ impl Engine {
     }
 
     /// Embeds every title, question, section and intent example, reusing cached vectors.
-    fn embed_shop(&self, embedder: Arc<Embedder>) -> Result<SemanticIndex, Error> {
+    fn embed_shop(
+        &self,
+        embedder: Arc<Embedder>,
+        progress: &dyn Progress,
+    ) -> Result<SemanticIndex, Error> {
         let mut texts: Vec<String> = Vec::new();
         let mut rows = Vec::new();
         for (ai, a) in self.kb.articles().iter().enumerate() {
@@ -472,11 +497,21 @@ impl Engine {
             cached = texts.len() - missing.len(),
             "embedding the shop"
         );
-        if !missing.is_empty() {
-            let vectors = embedder.embed(missing.clone())?;
-            for (t, v) in missing.into_iter().zip(vectors) {
-                cache.insert(&t, v);
+        if missing.is_empty() {
+            progress.event(Event::EmbeddingsCached { texts: texts.len() });
+        } else {
+            // In chunks of similar length (the model pads a batch to its longest text), so
+            // that progress can be told after each.
+            missing.sort_by_key(|t| t.chars().count());
+            progress.begin(Task::EmbeddingShop, missing.len() as u64);
+            for chunk in missing.chunks(EMBED_CHUNK) {
+                let vectors = embedder.embed(chunk.to_vec())?;
+                for (t, v) in chunk.iter().zip(vectors) {
+                    cache.insert(t, v);
+                }
+                progress.advance(chunk.len() as u64);
             }
+            progress.end();
             if let Err(e) = cache.save() {
                 tracing::warn!(path = %cache.path().display(), "cannot write the vector cache: {e}");
             }

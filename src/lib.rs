@@ -27,6 +27,7 @@ pub mod locale;
 pub mod messages;
 pub mod nlu;
 pub mod pii;
+pub mod progress;
 pub mod search;
 pub mod store;
 

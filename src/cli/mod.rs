@@ -1,5 +1,9 @@
 //! The subcommands: ask, search, check, eval, calibrate, chat, serve, forget.
 
+mod paths;
+mod progress;
+mod start;
+
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use concierge::config::Settings;
+use concierge::config::{NamedInFile, Settings};
 use concierge::diagnostic::Diagnostic;
 use concierge::engine::{Engine, Outcome, Question, Reply};
 use concierge::escalation::{DeliveryState, EscalationId, Outbox, OutboxError};
@@ -17,6 +21,8 @@ use concierge::eval;
 use concierge::http::wire::TicketOut;
 use concierge::locale::Locale;
 use concierge::store::{self, SqliteStore, Store};
+
+use progress::{Reporter, Verbosity};
 
 /// How often `serve` purges what is past retention.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
@@ -109,9 +115,10 @@ struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
     /// Folder for the service's data: the database of conversations and tickets,
-    /// `DIR/concierge.sqlite3` (created if missing).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA)]
-    data: PathBuf,
+    /// `DIR/concierge.sqlite3`. A folder named here must exist; the default ./data is
+    /// created if missing.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
 }
 
 /// Where `serve` keeps its database unless told otherwise.
@@ -246,12 +253,15 @@ impl Cli {
 }
 
 fn settings(s: &Sources) -> Result<Settings> {
-    let mut settings = match &s.config {
-        Some(path) => Settings::from_file(path)?,
+    if let Some(path) = &s.config {
+        paths::require_config(path)?;
+    }
+    let (mut settings, named) = match &s.config {
+        Some(path) => Settings::from_file_naming(path)?,
         None if PathBuf::from("concierge.yaml").is_file() => {
-            Settings::from_file("concierge.yaml".as_ref())?
+            Settings::from_file_naming("concierge.yaml".as_ref())?
         }
-        None => Settings::default(),
+        None => (Settings::default(), NamedInFile::default()),
     };
     if let Some(kb) = &s.kb {
         settings.knowledge_base = kb.clone();
@@ -265,11 +275,17 @@ fn settings(s: &Sources) -> Result<Settings> {
     if s.lexical_only {
         settings.semantic.enabled = false;
     }
+    paths::require_named(s, &settings, named)?;
     Ok(settings)
 }
 
 /// Loads the engine; problems in the content are logged as warnings and the rest is served.
 fn load(s: &Sources) -> Result<(Engine, Vec<Diagnostic>)> {
+    load_reporting(s, &Reporter::new(Verbosity::LongWork))
+}
+
+/// `load`, telling `progress` what it does (the first start embeds the shop: minutes).
+fn load_reporting(s: &Sources, progress: &Reporter) -> Result<(Engine, Vec<Diagnostic>)> {
     let settings = settings(s)?;
     if !settings.knowledge_base.is_dir() {
         bail!(
@@ -277,7 +293,9 @@ fn load(s: &Sources) -> Result<(Engine, Vec<Diagnostic>)> {
             settings.knowledge_base.display()
         );
     }
-    let (engine, diags) = Engine::load(&settings).context("loading the shop")?;
+    progress.starting(&settings);
+    let (engine, diags) =
+        Engine::load_reporting(&settings, None, progress).context("loading the shop")?;
     if let Some(why) = engine.semantic_off_reason() {
         eprintln!("warning: the semantic layer is off (semantic.on_error: lexical): {why}");
     }
@@ -433,10 +451,11 @@ fn check(s: Sources) -> Result<ExitCode> {
 }
 
 fn eval_cmd(a: EvalArgs) -> Result<ExitCode> {
-    let (engine, diags) = load(&a.sources)?;
+    let progress = Reporter::new(Verbosity::Steps);
+    let (engine, diags) = load_reporting(&a.sources, &progress)?;
     warn_diagnostics(&diags);
     let set = eval::read_labelled(&a.file)?;
-    let outcomes = eval::run(&engine, &set);
+    let outcomes = eval::run_reporting(&engine, &set, &progress);
     let report = eval::report(&outcomes);
     if let Some(path) = &a.dump {
         let mut f = std::io::BufWriter::new(
@@ -567,10 +586,11 @@ fn eval_ratio(a: usize, b: usize) -> f64 {
 }
 
 fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
-    let (engine, diags) = load(&a.sources)?;
+    let progress = Reporter::new(Verbosity::Steps);
+    let (engine, diags) = load_reporting(&a.sources, &progress)?;
     warn_diagnostics(&diags);
     let set = eval::read_labelled(&a.file)?;
-    let fit = eval::fit(&engine, &set, a.max_false_escalation);
+    let fit = eval::fit_reporting(&engine, &set, a.max_false_escalation, &progress);
     #[derive(serde::Serialize)]
     struct Fitted {
         thresholds: concierge::config::Thresholds,
@@ -611,10 +631,13 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
 }
 
 fn chat(s: Sources) -> Result<ExitCode> {
-    let (engine, diags) = load(&s)?;
+    let progress = Reporter::new(Verbosity::Steps);
+    let (engine, diags) = load_reporting(&s, &progress)?;
     warn_diagnostics(&diags);
     let name = &engine.settings().shop.name;
+    start::ready(&engine, &progress);
     println!("{name} — chat with the shop's assistant. Type your question; an empty line or Ctrl-D ends.");
+    start::print_questions_to_try(&engine)?;
     let stdin = std::io::stdin();
     let mut last: Option<Reply> = None;
     loop {
@@ -661,10 +684,11 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     if let Some(listen) = a.listen {
         settings.http.listen = listen;
     }
+    let data = paths::data_dir(a.data)?;
     // Opened before anything listens: a database that cannot be opened stops the service
     // with the path in the message, instead of failing the first shopper.
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&a.data)?);
-    tracing::info!(path = %a.data.join(store::FILE_NAME).display(), "conversations are kept in the database");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&data)?);
+    tracing::info!(path = %data.join(store::FILE_NAME).display(), "conversations are kept in the database");
     // Retention runs at start and then hourly (the default `storage:` settings).
     store::spawn_retention(store.clone(), settings.storage.clone(), RETENTION_EVERY)
         .context("starting the retention thread")?;
