@@ -2,6 +2,7 @@
 
 mod browser;
 mod check;
+mod conversation;
 mod cli;
 mod datasets;
 mod escalation;
