@@ -7,7 +7,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Calibration, Thresholds};
+use crate::conversation::{Core, Outcome as TurnOutcome};
 use crate::engine::{calibrated, Analysis, Engine, Features, Outcome, Question, Reply, N_FEATURES};
+use crate::escalation::Policy;
 
 /// Errors reading a labelled set: the user's to fix.
 #[derive(Debug, thiserror::Error)]
@@ -124,8 +126,10 @@ fn embeddings(engine: &Engine, set: &[Labelled]) -> Vec<Option<Vec<f32>>> {
         .collect()
 }
 
-/// Runs every labelled question through the engine.
-pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
+/// Runs every labelled question through the engine and the escalation policy's
+/// single-message triggers: the outcome the service gives a conversation's first message.
+pub fn run(engine: &Engine, policy: &Policy, set: &[Labelled]) -> Vec<Outcome1> {
+    let core = Core::new(engine, policy);
     let embedded = embeddings(engine, set);
     set.iter()
         .zip(&embedded)
@@ -133,7 +137,13 @@ pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
             let mut analysis = engine.retrieve_message(&Question::new(&l.q), e.as_deref());
             let cal = *engine.calibration_for(&analysis);
             engine.rank(&mut analysis, &cal);
-            let reply = engine.decide(&analysis);
+            let turned = core.settle_alone(&l.q, engine.decide(&analysis));
+            let mut reply = turned.reply;
+            reply.outcome = match turned.outcome {
+                TurnOutcome::Answer => Outcome::Answer,
+                TurnOutcome::Clarify => Outcome::Clarify,
+                TurnOutcome::Escalate | TurnOutcome::Handoff => Outcome::Escalate,
+            };
             let top1 = reply.outcome != Outcome::Escalate && hits(&l.expect, &reply);
             Outcome1 {
                 line: l.line,

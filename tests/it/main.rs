@@ -2,8 +2,8 @@
 
 mod browser;
 mod check;
-mod conversation;
 mod cli;
+mod conversation;
 mod datasets;
 mod escalation;
 mod eval;
