@@ -970,6 +970,41 @@ impl Engine {
         self.decide(&analysis)
     }
 
+    /// A follow-up that makes no sense alone ("and to Canada?"), asked together with the
+    /// question that found the previous topic (`context`): the two together find the topic,
+    /// the follow-up's own words (`alone`: its analysis by itself) the section of it to quote
+    /// ("Canada", not the "Germany" of the earlier question). The language is the context's
+    /// when the follow-up gives no hint.
+    pub fn ask_follow_up(&self, question: &Question<'_>, alone: &Analysis, context: &str) -> Reply {
+        let combined = format!("{context} {}", question.text);
+        let both = self.analyze(&Question {
+            text: &combined,
+            locale_hint: question.locale_hint.clone(),
+        });
+        let reply = self.decide(&both);
+        if reply.outcome != Outcome::Answer {
+            return reply;
+        }
+        let Some(top) = both.candidates.first() else {
+            return reply;
+        };
+        let Target::Article(i) = top.target else {
+            return reply;
+        };
+        // Where the follow-up's own words land in the same article, if anywhere.
+        let section = alone
+            .candidates
+            .iter()
+            .find(|c| c.target == top.target)
+            .and_then(|c| c.m.section);
+        match section {
+            Some(s) if Some(s) != top.m.section => {
+                self.reply_with_article(reply, &both, i, Some(s))
+            }
+            _ => reply,
+        }
+    }
+
     /// Turns an analysis into a reply.
     pub fn decide(&self, a: &Analysis) -> Reply {
         let lang = a.language.language().to_string();

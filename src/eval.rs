@@ -7,7 +7,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Calibration, Thresholds};
+use crate::conversation::{Core, Outcome as TurnOutcome};
 use crate::engine::{calibrated, Analysis, Engine, Features, Outcome, Question, Reply, N_FEATURES};
+use crate::escalation::Policy;
 use crate::progress::{Progress, Silent, Task};
 
 /// Errors reading a labelled set: the user's to fix.
@@ -131,13 +133,20 @@ fn embeddings(engine: &Engine, set: &[Labelled], progress: &dyn Progress) -> Vec
         .collect()
 }
 
-/// Runs every labelled question through the engine.
-pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
-    run_reporting(engine, set, &Silent)
+/// Runs every labelled question through the engine and the escalation policy's
+/// single-message triggers: the outcome the service gives a conversation's first message.
+pub fn run(engine: &Engine, policy: &Policy, set: &[Labelled]) -> Vec<Outcome1> {
+    run_reporting(engine, policy, set, &Silent)
 }
 
 /// `run`, telling `progress` how many questions are done.
-pub fn run_reporting(engine: &Engine, set: &[Labelled], progress: &dyn Progress) -> Vec<Outcome1> {
+pub fn run_reporting(
+    engine: &Engine,
+    policy: &Policy,
+    set: &[Labelled],
+    progress: &dyn Progress,
+) -> Vec<Outcome1> {
+    let core = Core::new(engine, policy);
     progress.begin(Task::Evaluating, set.len() as u64);
     let mut outcomes = Vec::with_capacity(set.len());
     for chunk in set.chunks(EMBED_BATCH) {
@@ -147,7 +156,13 @@ pub fn run_reporting(engine: &Engine, set: &[Labelled], progress: &dyn Progress)
             let mut analysis = engine.retrieve_message(&Question::new(&l.q), e.as_deref());
             let cal = *engine.calibration_for(&analysis);
             engine.rank(&mut analysis, &cal);
-            let reply = engine.decide(&analysis);
+            let turned = core.settle_alone(&l.q, engine.decide(&analysis));
+            let mut reply = turned.reply;
+            reply.outcome = match turned.outcome {
+                TurnOutcome::Answer => Outcome::Answer,
+                TurnOutcome::Clarify => Outcome::Clarify,
+                TurnOutcome::Escalate | TurnOutcome::Handoff => Outcome::Escalate,
+            };
             let top1 = reply.outcome != Outcome::Escalate && hits(&l.expect, &reply);
             Outcome1 {
                 line: l.line,

@@ -16,11 +16,13 @@
 //! ```
 
 pub mod config;
+pub mod conversation;
 pub mod diagnostic;
 pub mod engine;
 pub mod escalation;
 pub mod eval;
 pub mod http;
+pub mod ids;
 pub mod intents;
 pub mod kb;
 pub mod locale;

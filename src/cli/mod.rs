@@ -14,13 +14,17 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use concierge::config::{NamedInFile, Settings};
+use concierge::conversation::{Core, Message, Outcome as TurnOutcome, Start, Turned};
 use concierge::diagnostic::Diagnostic;
-use concierge::engine::{Engine, Outcome, Question, Reply};
-use concierge::escalation::{DeliveryState, EscalationId, Outbox, OutboxError};
+use concierge::engine::{Engine, Outcome, Question};
+use concierge::escalation::{DeliveryState, EscalationId, Outbox, OutboxError, Policy};
 use concierge::eval;
 use concierge::http::wire::TicketOut;
 use concierge::locale::Locale;
-use concierge::store::{self, SqliteStore, Store};
+use concierge::pii;
+use concierge::store::{
+    self, Conversation, ConversationId, Customer, MemoryStore, SqliteStore, Store,
+};
 
 use progress::{Reporter, Verbosity};
 
@@ -302,6 +306,14 @@ fn load_reporting(s: &Sources, progress: &Reporter) -> Result<(Engine, Vec<Diagn
     Ok((engine, diags))
 }
 
+/// The shop's escalation policy, as the service applies it.
+fn policy(s: &Sources) -> Result<Policy> {
+    settings(s)?
+        .escalation
+        .policy()
+        .context("the config's `escalation.policy`")
+}
+
 fn warn_diagnostics(diags: &[Diagnostic]) {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
@@ -309,20 +321,23 @@ fn warn_diagnostics(diags: &[Diagnostic]) {
     }
 }
 
-fn print_reply(out: &mut impl Write, reply: &Reply, json: bool) -> Result<()> {
+fn print_turned(out: &mut impl Write, turned: &Turned, json: bool) -> Result<()> {
+    let reply = &turned.reply;
     if json {
-        serde_json::to_writer(&mut *out, reply)?;
+        // The engine's reply as the service decided it: the outcome and the reason of a
+        // hand-over are the conversation core's.
+        let mut v = serde_json::to_value(reply)?;
+        v["outcome"] = turned.outcome.as_str().into();
+        if let Some(reason) = turned.escalation {
+            v["escalation"] = reason.as_str().into();
+        }
+        serde_json::to_writer(&mut *out, &v)?;
         writeln!(out)?;
     } else {
-        let tag = match reply.outcome {
-            Outcome::Answer => "answer",
-            Outcome::Clarify => "clarify",
-            Outcome::Escalate => "escalate",
-        };
         writeln!(
             out,
-            "[{tag} {:.2} {}] {}",
-            reply.confidence, reply.language, reply.text
+            "[{} {:.2} {}] {}",
+            turned.outcome, reply.confidence, reply.language, reply.text
         )?;
         if let Some(link) = &reply.link {
             writeln!(out, "  → {} ({})", link.title, link.url)?;
@@ -335,17 +350,20 @@ fn print_reply(out: &mut impl Write, reply: &Reply, json: bool) -> Result<()> {
 fn ask(a: AskArgs) -> Result<ExitCode> {
     let (engine, diags) = load(&a.sources)?;
     warn_diagnostics(&diags);
+    let policy = policy(&a.sources)?;
+    // No conversation: the single-message triggers, through the service's own path.
+    let core = Core::new(&engine, &policy);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let hint = a.locale.clone();
     if !a.question.is_empty() {
         let q = lossy_join(&a.question);
-        let question = Question::new(&q).with_locale_hint(hint);
+        let question = Question::new(&q).with_locale_hint(hint.clone());
         if a.explain {
             explain(&engine, &question);
         }
-        let reply = engine.ask(&question);
-        print_reply(&mut out, &reply, a.json)?;
+        let turned = core.alone(&Message::new(&q).with_locale(hint));
+        print_turned(&mut out, &turned, a.json)?;
         return Ok(ExitCode::SUCCESS);
     }
     // One question per line, answered as it arrives: other tools stream through this.
@@ -358,10 +376,9 @@ fn ask(a: AskArgs) -> Result<ExitCode> {
             break;
         }
         let text = String::from_utf8_lossy(&line);
-        let reply = engine.ask(
-            &Question::new(text.trim_end_matches(['\n', '\r'])).with_locale_hint(hint.clone()),
-        );
-        print_reply(&mut out, &reply, a.json)?;
+        let turned = core
+            .alone(&Message::new(text.trim_end_matches(['\n', '\r'])).with_locale(hint.clone()));
+        print_turned(&mut out, &turned, a.json)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -455,7 +472,8 @@ fn eval_cmd(a: EvalArgs) -> Result<ExitCode> {
     let (engine, diags) = load_reporting(&a.sources, &progress)?;
     warn_diagnostics(&diags);
     let set = eval::read_labelled(&a.file)?;
-    let outcomes = eval::run_reporting(&engine, &set, &progress);
+    let policy = policy(&a.sources)?;
+    let outcomes = eval::run_reporting(&engine, &policy, &set, &progress);
     let report = eval::report(&outcomes);
     if let Some(path) = &a.dump {
         let mut f = std::io::BufWriter::new(
@@ -634,12 +652,18 @@ fn chat(s: Sources) -> Result<ExitCode> {
     let progress = Reporter::new(Verbosity::Steps);
     let (engine, diags) = load_reporting(&s, &progress)?;
     warn_diagnostics(&diags);
+    let policy = policy(&s)?;
+    let core = Core::new(&engine, &policy);
+    // One conversation, kept in memory: the service's path, so follow-ups and hand-overs
+    // behave as they do in the widget.
+    let store = MemoryStore::new(1);
     let name = &engine.settings().shop.name;
     start::ready(&engine, &progress);
     println!("{name} — chat with the shop's assistant. Type your question; an empty line or Ctrl-D ends.");
     start::print_questions_to_try(&engine)?;
     let stdin = std::io::stdin();
-    let mut last: Option<Reply> = None;
+    let mut conversation: Option<ConversationId> = None;
+    let mut last: Option<Turned> = None;
     loop {
         print!("you> ");
         std::io::stdout().flush()?;
@@ -651,16 +675,28 @@ fn chat(s: Sources) -> Result<ExitCode> {
         // A number picks a "did you mean" choice of the previous reply.
         let picked = last
             .as_ref()
-            .filter(|r| r.outcome == Outcome::Clarify)
-            .and_then(|r| {
+            .filter(|t| t.outcome == TurnOutcome::Clarify)
+            .and_then(|t| {
                 text.parse::<usize>()
                     .ok()
-                    .and_then(|n| r.suggestions.get(n.wrapping_sub(1)))
+                    .and_then(|n| t.reply.suggestions.get(n.wrapping_sub(1)))
             })
             .map(|s| s.title.clone());
-        let reply = engine.ask(&Question::new(picked.as_deref().unwrap_or(text)));
+        let masked = pii::mask(picked.as_deref().unwrap_or(text)).into_owned();
+        let start = match &conversation {
+            Some(id) => Start::Existing(id.clone()),
+            None => Start::New(Conversation::new(
+                ConversationId::generate(),
+                "cli",
+                Customer::default(),
+                store::now_ms(),
+            )),
+        };
+        let recorded = core.take_turn(&store, start, &Message::new(&masked), || {})?;
+        let turned = recorded.turned;
+        let reply = &turned.reply;
         println!("bot> {}", reply.text.replace('\n', "\n     "));
-        if reply.outcome == Outcome::Clarify {
+        if turned.outcome == TurnOutcome::Clarify {
             for (i, s) in reply.suggestions.iter().enumerate() {
                 println!("     {}) {}", i + 1, s.title);
             }
@@ -668,7 +704,8 @@ fn chat(s: Sources) -> Result<ExitCode> {
         if let Some(link) = &reply.link {
             println!("     → {} ({})", link.title, link.url);
         }
-        last = Some(reply);
+        conversation = Some(recorded.conversation);
+        last = Some(turned);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 mod browser;
 mod check;
 mod cli;
+mod conversation;
 mod datasets;
 mod escalation;
 mod eval;
