@@ -238,7 +238,8 @@ type Nearest<'a> = (f32, Option<usize>, &'a str);
 /// What a target is about (see `Engine::topic_key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum TopicKey<'a> {
-    Path(&'a str),
+    /// An article and its translations (`KnowledgeBase::topic`).
+    Article(usize),
     Intent(&'a str),
 }
 
@@ -848,14 +849,19 @@ impl Engine {
         }
     }
 
-    /// What a target is about, across languages: the article path without its locale folder,
-    /// or the intent id (an intent linked to an article shares the article's topic). Borrowed,
+    /// What a target is about, across languages: the article and its translations (same path
+    /// in another locale folder, or `translation_of`), or the intent id (an intent linked to an
+    /// article shares the article's topic). Borrowed,
     /// for comparisons in the ranking loops.
     fn topic_key(&self, target: Target) -> TopicKey<'_> {
         match target {
-            Target::Article(i) => TopicKey::Path(self.kb.articles()[i].id.path_without_locale()),
-            Target::Intent(i) => match &self.intents[i].article {
-                Some(a) => TopicKey::Path(a.path_without_locale()),
+            Target::Article(i) => TopicKey::Article(self.kb.topic(i)),
+            Target::Intent(i) => match self.intents[i]
+                .article
+                .as_ref()
+                .and_then(|a| self.kb.topic_of(a))
+            {
+                Some(t) => TopicKey::Article(t),
                 None => TopicKey::Intent(self.intents[i].id.as_str()),
             },
         }
@@ -1119,7 +1125,7 @@ impl Engine {
             (found, section)
         } else if let Some(c) = a.candidates.iter().find(|c| {
             matches!(c.target, Target::Article(j) if self.kb.articles()[j].locale.language() == lang
-                && self.kb.articles()[j].id.path_without_locale() == found.id.path_without_locale())
+                && self.kb.topic(j) == self.kb.topic(i))
         }) {
             let Target::Article(j) = c.target else {
                 unreachable!()
