@@ -31,11 +31,7 @@ fn article(reply: &Value) -> &str {
 
 #[test]
 fn an_english_question_about_ideal_gets_the_english_article() {
-    for q in [
-        "can i pay with ideal?",
-        "do you take iDEAL",
-        "is ideal possible as payment method",
-    ] {
+    for q in ["can i pay with ideal?", "is ideal possible as payment method"] {
         let reply = ask(q);
         assert_eq!(reply["language"], "en", "{q}: {reply}");
         assert_eq!(
@@ -59,14 +55,20 @@ fn a_question_is_answered_from_the_translation_in_its_language() {
 
 #[test]
 fn another_language_answers_only_as_a_fallback_said_aloud() {
-    // Only the Dutch help center explains a failed iDEAL payment: an English shopper gets it,
-    // told that it is in Dutch.
+    // Only the Dutch help center explains a failed iDEAL payment. Whatever the engine picks,
+    // a Dutch article answering an English shopper must say that it is in Dutch.
     let reply = ask("my ideal payment failed and was cancelled, was money taken?");
-    if reply["outcome"] == "answer" && reply["article"] == "nl/betalen/ideal-storing" {
+    assert_eq!(reply["language"], "en", "{reply}");
+    let dutch = reply["article"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("nl/"));
+    if reply["outcome"] == "answer" && dutch {
         assert_eq!(reply["fallback"], true, "{reply}");
         assert!(
             reply["text"].as_str().unwrap_or("").contains("Dutch"),
             "{reply}"
         );
+    } else {
+        assert_eq!(reply["fallback"], false, "{reply}");
     }
 }
