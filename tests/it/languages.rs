@@ -31,7 +31,10 @@ fn article(reply: &Value) -> &str {
 
 #[test]
 fn an_english_question_about_ideal_gets_the_english_article() {
-    for q in ["can i pay with ideal?", "is ideal possible as payment method"] {
+    for q in [
+        "can i pay with ideal?",
+        "is ideal possible as payment method",
+    ] {
         let reply = ask(q);
         assert_eq!(reply["language"], "en", "{q}: {reply}");
         assert_eq!(
