@@ -132,30 +132,32 @@ fn lumina_lexical() {
     gate("lumina", true, &LUMINA_LEXICAL);
 }
 
-// Measured with `python3 bench/heldout.py` at commit b198670 (docs/quality.md); each floor is
-// 3 points under the measured share (3 points over, for answerable escalated). A language has
-// 15-19 must-escalate questions: one question is 5-7 points.
+// Provisional: measured at b198670, when the built-in out-of-scope intents were silently
+// dropped, and for the lexical engine again with them loaded (as shop intents) at 26f9ce6;
+// the floors are 5 points under (over, for answerable escalated) the lower of the two. Re-set
+// them 2-3 points under a fresh `python3 bench/heldout.py`. A language has 15-19
+// must-escalate questions: one question is 5-7 points.
 const VOLTARO_HYBRID: [Floor; 4] = [
-    floor("en", 0.50, 0.85, 0.46),
-    floor("es", 0.58, 0.47, 0.17),
-    floor("pt", 0.62, 0.44, 0.20),
-    floor("nl", 0.70, 0.28, 0.05),
+    floor("en", 0.45, 0.80, 0.51),
+    floor("es", 0.47, 0.47, 0.34),
+    floor("pt", 0.52, 0.44, 0.31),
+    floor("nl", 0.59, 0.28, 0.16),
 ];
 const VOLTARO_LEXICAL: [Floor; 4] = [
-    floor("en", 0.63, 0.28, 0.07),
-    floor("es", 0.58, 0.47, 0.17),
-    floor("pt", 0.62, 0.44, 0.20),
-    floor("nl", 0.70, 0.28, 0.05),
+    floor("en", 0.55, 0.83, 0.18),
+    floor("es", 0.52, 0.76, 0.29),
+    floor("pt", 0.57, 0.75, 0.26),
+    floor("nl", 0.64, 0.70, 0.11),
 ];
 const LUMINA_HYBRID: [Floor; 4] = [
-    floor("en", 0.65, 0.44, 0.16),
-    floor("es", 0.75, 0.36, 0.19),
-    floor("pt", 0.72, 0.36, 0.08),
-    floor("nl", 0.80, 0.14, 0.10),
+    floor("en", 0.47, 0.44, 0.27),
+    floor("es", 0.62, 0.36, 0.27),
+    floor("pt", 0.64, 0.36, 0.21),
+    floor("nl", 0.71, 0.14, 0.22),
 ];
 const LUMINA_LEXICAL: [Floor; 4] = [
-    floor("en", 0.57, 0.18, 0.13),
-    floor("es", 0.75, 0.36, 0.19),
-    floor("pt", 0.72, 0.36, 0.08),
-    floor("nl", 0.80, 0.14, 0.10),
+    floor("en", 0.52, 0.74, 0.22),
+    floor("es", 0.67, 0.62, 0.22),
+    floor("pt", 0.69, 0.67, 0.16),
+    floor("nl", 0.76, 0.78, 0.17),
 ];
