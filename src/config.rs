@@ -72,6 +72,9 @@ pub struct Settings {
     pub intents: PathBuf,
     pub thresholds: Thresholds,
     pub calibration: Calibration,
+    /// Adjust the calibrations to the shop's own texts at build (see `engine/selfcal.rs`).
+    /// Switch it off once `concierge calibrate` fitted them on the shop's labelled questions.
+    pub self_calibration: bool,
     pub limits: Limits,
     pub http: HttpSettings,
     pub semantic: SemanticSettings,
@@ -246,6 +249,7 @@ impl Default for Settings {
             intents: PathBuf::from("intents"),
             thresholds: Thresholds::default(),
             calibration: Calibration::default(),
+            self_calibration: true,
             limits: Limits::default(),
             semantic: SemanticSettings::default(),
             http: HttpSettings::default(),

@@ -637,6 +637,8 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
             semantic: Fitted,
         }
         print!("{}", serde_yaml::to_string(&Semantic { semantic: fitted })?);
+        println!("# fitted on the shop's own questions: self-calibration is no longer needed");
+        println!("self_calibration: false");
     } else {
         println!(
             "# lexical engine, fitted by `concierge calibrate {}` on {} questions",
@@ -644,6 +646,8 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
             set.len()
         );
         print!("{}", serde_yaml::to_string(&fitted)?);
+        println!("# fitted on the shop's own questions: self-calibration is no longer needed");
+        println!("self_calibration: false");
     }
     Ok(ExitCode::SUCCESS)
 }

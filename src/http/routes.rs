@@ -329,11 +329,7 @@ pub async fn article(
             let kb = engine.knowledge_base();
             let a = kb.get(&article_id)?;
             let translations = kb
-                .articles()
-                .iter()
-                .filter(|o| {
-                    o.id != a.id && o.id.path_without_locale() == a.id.path_without_locale()
-                })
+                .translations(&a.id)
                 .map(|o| TranslationOut {
                     locale: o.locale.to_string(),
                     id: o.id.to_string(),
