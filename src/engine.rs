@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Calibration, OnModelError, Settings, Thresholds};
 use crate::diagnostic::Diagnostic;
+use crate::flows::{self, Flows};
 use crate::intents::{self, Intent, IntentId};
 use crate::kb::{Article, ArticleId, KnowledgeBase};
 use crate::locale::Locale;
@@ -220,6 +221,8 @@ pub struct Engine {
     semantic: Option<SemanticIndex>,
     /// Why the semantic layer is off although the settings enable it.
     semantic_off: Option<String>,
+    /// The multi-turn flows the intents start (`flows:` in the intents files).
+    flows: Flows,
 }
 
 /// The embedded texts: every title, question, section and intent example.
@@ -294,7 +297,10 @@ impl Engine {
             .and_then(|p| p.semantic.as_ref())
             .filter(|_| previous.is_some_and(|p| p.settings.semantic == settings.semantic))
             .map(|s| s.embedder.clone());
-        let engine = Engine::with_model(settings.clone(), kb, intents, model)?;
+        let mut engine = Engine::with_model(settings.clone(), kb, intents, model)?;
+        let (flows, mut d) = flows::load_dir(&settings.intents, &engine.intents, &engine.languages);
+        diags.append(&mut d);
+        engine.flows = flows;
         Ok((engine, diags))
     }
 
@@ -403,6 +409,7 @@ impl Engine {
             languages,
             semantic: None,
             semantic_off: None,
+            flows: Flows::default(),
         };
         if engine.settings.semantic.enabled {
             let loaded = match model {
@@ -568,6 +575,11 @@ impl Engine {
 
     pub fn knowledge_base(&self) -> &KnowledgeBase {
         &self.kb
+    }
+
+    /// The flows the intents start.
+    pub fn flows(&self) -> &Flows {
+        &self.flows
     }
 
     pub fn intents(&self) -> &[Intent] {

@@ -16,10 +16,12 @@
 //! ```
 
 pub mod config;
+pub mod convtest;
 pub mod diagnostic;
 pub mod engine;
 pub mod escalation;
 pub mod eval;
+pub mod flows;
 pub mod http;
 pub mod intents;
 pub mod kb;

@@ -7,6 +7,7 @@ mod datasets;
 mod escalation;
 mod eval;
 mod exe;
+mod flows;
 mod forget;
 mod http;
 mod receiver;
