@@ -277,27 +277,57 @@ pub fn compare(e: &Expect, o: &Observed) -> Vec<Difference> {
         }
     };
     if let Some(x) = &e.outcome {
-        check("outcome", x.clone(), o.outcome.clone(), x.eq_ignore_ascii_case(&o.outcome));
+        check(
+            "outcome",
+            x.clone(),
+            o.outcome.clone(),
+            x.eq_ignore_ascii_case(&o.outcome),
+        );
     }
     if let Some(x) = &e.intent {
-        check("intent", x.clone(), opt(&o.intent), o.intent.as_deref() == Some(x.as_str()) || (x == "none" && o.intent.is_none()));
+        check(
+            "intent",
+            x.clone(),
+            opt(&o.intent),
+            o.intent.as_deref() == Some(x.as_str()) || (x == "none" && o.intent.is_none()),
+        );
     }
     if let Some(x) = &e.article {
-        check("article", x.clone(), opt(&o.article), o.article.as_deref() == Some(x.as_str()) || (x == "none" && o.article.is_none()));
+        check(
+            "article",
+            x.clone(),
+            opt(&o.article),
+            o.article.as_deref() == Some(x.as_str()) || (x == "none" && o.article.is_none()),
+        );
     }
     let lower = o.text.to_lowercase();
     if let Some(x) = &e.text {
         for t in x.items() {
-            check("text", format!("contains \"{t}\""), o.text.clone(), lower.contains(&t.to_lowercase()));
+            check(
+                "text",
+                format!("contains \"{t}\""),
+                o.text.clone(),
+                lower.contains(&t.to_lowercase()),
+            );
         }
     }
     if let Some(x) = &e.not_text {
         for t in x.items() {
-            check("text", format!("does not contain \"{t}\""), o.text.clone(), !lower.contains(&t.to_lowercase()));
+            check(
+                "text",
+                format!("does not contain \"{t}\""),
+                o.text.clone(),
+                !lower.contains(&t.to_lowercase()),
+            );
         }
     }
     if let Some(x) = e.escalation {
-        check("escalation", x.to_string(), o.escalation.to_string(), x == o.escalation);
+        check(
+            "escalation",
+            x.to_string(),
+            o.escalation.to_string(),
+            x == o.escalation,
+        );
     }
     if let Some(x) = &e.flow {
         let ok = match x.as_str() {
@@ -312,10 +342,20 @@ pub fn compare(e: &Expect, o: &Observed) -> Vec<Difference> {
     }
     for (k, v) in &e.slots {
         let got = o.slots.get(k).cloned();
-        check(&format!("slot {k}"), v.clone(), opt(&got), got.as_deref() == Some(v.as_str()));
+        check(
+            &format!("slot {k}"),
+            v.clone(),
+            opt(&got),
+            got.as_deref() == Some(v.as_str()),
+        );
     }
     if let Some(x) = &e.choices {
-        check("choices", x.join(" | "), o.choices.join(" | "), x == &o.choices);
+        check(
+            "choices",
+            x.join(" | "),
+            o.choices.join(" | "),
+            x == &o.choices,
+        );
     }
     d
 }
@@ -476,15 +516,25 @@ mod tests {
         assert_eq!(whats, ["text", "asks", "action"]);
         let text = report(Path::new("t.yaml"), &outcomes);
         assert!(text.contains("ok      t.yaml:2  passes"), "{text}");
-        assert!(text.contains("FAILED  t.yaml:9  fails on the second step"), "{text}");
+        assert!(
+            text.contains("FAILED  t.yaml:9  fails on the second step"),
+            "{text}"
+        );
         assert!(text.contains("1. shopper: where is my order"), "{text}");
-        assert!(text.contains("asks:\n      - expected: email\n      + got:      none"), "{text}");
+        assert!(
+            text.contains("asks:\n      - expected: email\n      + got:      none"),
+            "{text}"
+        );
         assert!(text.ends_with("1 passed, 1 failed\n"), "{text}");
     }
 
     #[test]
     fn a_mistake_in_a_test_file_names_its_line() {
-        let err = parse(Path::new("t.yaml"), "tests:\n  - name: x\n    steps:\n      - sey: hi\n").unwrap_err();
+        let err = parse(
+            Path::new("t.yaml"),
+            "tests:\n  - name: x\n    steps:\n      - sey: hi\n",
+        )
+        .unwrap_err();
         let Error::Invalid(d) = err else { panic!() };
         assert_eq!(d.line, Some(4), "{d}");
         assert!(d.message.contains("sey"), "{d}");

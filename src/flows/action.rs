@@ -374,11 +374,7 @@ fn same(a: &str, b: &str) -> bool {
 
 /// Found, unless the record's `field` differs from the slot (then it is not the shopper's,
 /// and says so as "not found": whether someone else's order exists is not for them to know).
-fn verified(
-    fields: BTreeMap<String, String>,
-    field: &str,
-    slot: Option<&String>,
-) -> ActionResult {
+fn verified(fields: BTreeMap<String, String>, field: &str, slot: Option<&String>) -> ActionResult {
     match slot {
         Some(expected) if !fields.get(field).is_some_and(|got| same(got, expected)) => {
             ActionResult::NotFound
@@ -520,9 +516,18 @@ impl Preset {
                 put("order_name", scalar(order.get("name")));
                 put("financial_status", financial);
                 put("fulfillment_status", fulfillment);
-                put("tracking_number", last.and_then(|l| scalar(l.get("tracking_number"))));
-                put("tracking_url", last.and_then(|l| scalar(l.get("tracking_url"))));
-                put("carrier", last.and_then(|l| scalar(l.get("tracking_company"))));
+                put(
+                    "tracking_number",
+                    last.and_then(|l| scalar(l.get("tracking_number"))),
+                );
+                put(
+                    "tracking_url",
+                    last.and_then(|l| scalar(l.get("tracking_url"))),
+                );
+                put(
+                    "carrier",
+                    last.and_then(|l| scalar(l.get("tracking_company"))),
+                );
                 put("total", scalar(order.get("total_price")));
                 put("currency", scalar(order.get("currency")));
                 put(

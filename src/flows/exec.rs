@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::action::{
-    origin, Action, ActionResult, Method, MAX_BODY_BYTES, MAX_TIMEOUT,
-};
+use super::action::{origin, Action, ActionResult, Method, MAX_BODY_BYTES, MAX_TIMEOUT};
 use super::FlowId;
 
 /// What the core hands the executor: the flow's action and the slots it was filled with.
@@ -96,10 +94,7 @@ impl Executor {
             Method::Put => reqwest::Method::PUT,
             Method::Patch => reqwest::Method::PATCH,
         };
-        let mut builder = self
-            .client
-            .request(method, &request.url)
-            .timeout(timeout);
+        let mut builder = self.client.request(method, &request.url).timeout(timeout);
         for (k, v) in &request.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }

@@ -158,7 +158,10 @@ pub fn load_dir(dir: &Path, intents: &[Intent], languages: &[String]) -> (Flows,
                 let what = if other.id == flow.id {
                     format!("duplicate flow id `{}`", flow.id)
                 } else {
-                    format!("the intent `{}` already starts the flow `{}`", flow.intent, other.id)
+                    format!(
+                        "the intent `{}` already starts the flow `{}`",
+                        flow.intent, other.id
+                    )
                 };
                 diags.push(
                     Diagnostic::error(
@@ -464,7 +467,10 @@ impl Checker<'_> {
                 let list: Vec<&str> = known.iter().map(String::as_str).collect();
                 self.error(
                     raw,
-                    format!("`{{{name}}}` names no slot or field (known: {})", list.join(", ")),
+                    format!(
+                        "`{{{name}}}` names no slot or field (known: {})",
+                        list.join(", ")
+                    ),
                     "use a slot's name or a field the action returns",
                 );
             }
@@ -612,7 +618,12 @@ impl Checker<'_> {
                 );
                 return None;
             };
-            if a.url.is_some() || a.method.is_some() || !a.headers.is_empty() || a.body.is_some() || !a.pick.is_empty() {
+            if a.url.is_some()
+                || a.method.is_some()
+                || !a.headers.is_empty()
+                || a.body.is_some()
+                || !a.pick.is_empty()
+            {
                 self.error(
                     "preset:",
                     "a preset takes no `url`, `method`, `headers`, `body` or `pick`".into(),
@@ -625,7 +636,10 @@ impl Checker<'_> {
                     if !slots.contains(slot) {
                         self.error(
                             key,
-                            format!("the preset's `{}` names no slot `{slot}`", key.trim_end_matches(':')),
+                            format!(
+                                "the preset's `{}` names no slot `{slot}`",
+                                key.trim_end_matches(':')
+                            ),
                             "name one of the flow's slots",
                         );
                     }
@@ -650,7 +664,8 @@ impl Checker<'_> {
                 fields,
             ));
         }
-        if a.base_url.is_some() || a.order.is_some() || a.email.is_some() || a.api_version.is_some() {
+        if a.base_url.is_some() || a.order.is_some() || a.email.is_some() || a.api_version.is_some()
+        {
             self.error(
                 "action:",
                 "`base_url`, `order`, `email` and `api_version` belong to a preset".into(),
@@ -665,7 +680,13 @@ impl Checker<'_> {
             );
             return None;
         };
-        let method = match a.method.as_deref().unwrap_or("GET").to_ascii_uppercase().as_str() {
+        let method = match a
+            .method
+            .as_deref()
+            .unwrap_or("GET")
+            .to_ascii_uppercase()
+            .as_str()
+        {
             "GET" => Method::Get,
             "POST" => Method::Post,
             "PUT" => Method::Put,
@@ -686,7 +707,10 @@ impl Checker<'_> {
             self.names(&t, &v, slots, true);
             let secretish = {
                 let k = k.to_ascii_lowercase();
-                k == "authorization" || k.contains("token") || k.contains("key") || k.contains("secret")
+                k == "authorization"
+                    || k.contains("token")
+                    || k.contains("key")
+                    || k.contains("secret")
             };
             if secretish && !t.names().any(|(n, _)| n.starts_with("env.")) {
                 self.error(

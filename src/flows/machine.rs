@@ -141,12 +141,7 @@ fn texts() -> &'static Texts {
     TEXTS.get_or_init(|| {
         let def: TextsDef = serde_yaml::from_str(include_str!("texts.yaml"))
             .expect("src/flows/texts.yaml is valid (tested)");
-        let filler: HashSet<String> = def
-            .filler
-            .values()
-            .flatten()
-            .map(|w| folded(w))
-            .collect();
+        let filler: HashSet<String> = def.filler.values().flatten().map(|w| folded(w)).collect();
         let strip = |phrase: &str| {
             crate::nlu::words(phrase)
                 .filter(|w| !filler.contains(w))
@@ -376,7 +371,11 @@ fn reask(slot: &Slot, why: Invalid, language: &str) -> Prompt {
 /// The next missing slot is asked for; with none missing, the action runs.
 fn next(flow: &Flow, mut state: FlowState, language: &str) -> Transition {
     state.attempts = 0;
-    match flow.slots.iter().find(|s| !state.slots.contains_key(&s.name)) {
+    match flow
+        .slots
+        .iter()
+        .find(|s| !state.slots.contains_key(&s.name))
+    {
         Some(slot) => {
             state.asking = Some(slot.name.clone());
             Transition {

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use action::{
-    at_path, Action, ActionResult, BuildError, HttpAction, HttpRequest, Method, Preset,
-    PresetKind, Verify,
+    at_path, Action, ActionResult, BuildError, HttpAction, HttpRequest, Method, Preset, PresetKind,
+    Verify,
 };
 pub use exec::{ActionCall, ExecError, Executor};
 pub use load::load_dir;

@@ -23,7 +23,10 @@ pub struct Choice {
 #[derive(Debug, Clone)]
 pub enum SlotKind {
     Email,
-    Number { min: Option<f64>, max: Option<f64> },
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     /// A calendar date, kept as `YYYY-MM-DD`.
     Date,
     Choice(Vec<Choice>),
@@ -83,7 +86,10 @@ impl SlotKind {
                 .ok_or(Invalid::Missing),
             SlotKind::Pattern(re) => {
                 let caps = re.captures(text).ok_or(Invalid::Missing)?;
-                let m = caps.get(1).or_else(|| caps.get(0)).ok_or(Invalid::Missing)?;
+                let m = caps
+                    .get(1)
+                    .or_else(|| caps.get(0))
+                    .ok_or(Invalid::Missing)?;
                 let value = m.as_str().trim();
                 if value.is_empty() {
                     Err(Invalid::Missing)

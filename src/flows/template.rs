@@ -47,9 +47,7 @@ fn is_name(s: &str) -> bool {
     let bare = s.strip_prefix("env.").unwrap_or(s);
     !bare.is_empty()
         && bare.len() <= 64
-        && bare
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl Template {

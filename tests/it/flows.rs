@@ -12,9 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use concierge::flows::{
-    self, ActionCall, ActionResult, Customer, Executor, Flows, Input, Step,
-};
+use concierge::flows::{self, ActionCall, ActionResult, Customer, Executor, Flows, Input, Step};
 use concierge::locale::Locale;
 
 #[derive(Debug, Clone)]
@@ -34,11 +32,7 @@ fn record(log: &Log, path: String, query: Option<String>, headers: HeaderMap) {
     });
 }
 
-async fn order(
-    State(log): State<Log>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn order(State(log): State<Log>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     record(&log, format!("/orders/{id}"), None, headers);
     match id.as_str() {
         "10423" => axum::Json(serde_json::json!({"order": {
@@ -50,12 +44,12 @@ async fn order(
             StatusCode::OK.into_response()
         }
         "10427" => (StatusCode::BAD_GATEWAY, "upstream down").into_response(),
-        "10429" => (
-            StatusCode::FOUND,
-            [("location", "/orders/10423")],
+        "10429" => (StatusCode::FOUND, [("location", "/orders/10423")]).into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": "no"})),
         )
             .into_response(),
-        _ => (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "no"}))).into_response(),
     }
 }
 
@@ -65,7 +59,12 @@ async fn shopify(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    record(&log, format!("/admin/api/{version}/orders.json"), query.clone(), headers);
+    record(
+        &log,
+        format!("/admin/api/{version}/orders.json"),
+        query.clone(),
+        headers,
+    );
     let body = include_str!("../../src/flows/fixtures/shopify_orders.json");
     if query.unwrap_or_default().contains("name=%231001") {
         ([("content-type", "application/json")], body).into_response()
@@ -85,7 +84,12 @@ async fn woocommerce(
         ([("content-type", "application/json")], body).into_response()
     } else {
         let body = include_str!("../../src/flows/fixtures/woocommerce_not_found.json");
-        (StatusCode::NOT_FOUND, [("content-type", "application/json")], body).into_response()
+        (
+            StatusCode::NOT_FOUND,
+            [("content-type", "application/json")],
+            body,
+        )
+            .into_response()
     }
 }
 
@@ -214,7 +218,10 @@ async fn a_whole_order_status_flow_calls_the_api_and_answers() {
     };
     let result = exec.run(&action).await;
     let done = flows.finish(t.state.unwrap(), &result, "en");
-    assert_eq!(done.text, "Order 10423 is shipped: https://tracking.example/1");
+    assert_eq!(
+        done.text,
+        "Order 10423 is shipped: https://tracking.example/1"
+    );
     assert!(!done.escalate);
     let seen = log.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
@@ -235,7 +242,13 @@ async fn not_found_5xx_timeout_redirect_and_refused_each_get_their_outcome() {
     };
     assert_eq!(run("99999").await, ActionResult::NotFound);
     assert!(
-        matches!(run("10427").await, ActionResult::Failed { status: Some(502), .. }),
+        matches!(
+            run("10427").await,
+            ActionResult::Failed {
+                status: Some(502),
+                ..
+            }
+        ),
         "5xx"
     );
     // The server sleeps 5 s; the action's timeout is 500 ms.
@@ -253,7 +266,11 @@ async fn not_found_5xx_timeout_redirect_and_refused_each_get_their_outcome() {
         .iter()
         .map(|s| s.path.clone())
         .collect();
-    assert_eq!(after, ["/orders/10429"], "the redirect's target was not requested");
+    assert_eq!(
+        after,
+        ["/orders/10429"],
+        "the redirect's target was not requested"
+    );
     // Someone else's e-mail: not found, whatever the order.
     let c = call(
         &flows,
@@ -268,7 +285,10 @@ async fn not_found_5xx_timeout_redirect_and_refused_each_get_their_outcome() {
     };
     let c = call(&flows, "order_status", &[("order_number", "10423"), email]);
     match executor(&closed).run(&c).await {
-        ActionResult::Failed { status: None, reason } => {
+        ActionResult::Failed {
+            status: None,
+            reason,
+        } => {
             assert!(reason.contains("cannot connect"), "{reason}");
             assert!(!reason.contains("10423"), "no path in the reason: {reason}");
         }
@@ -292,7 +312,10 @@ async fn the_shopify_preset_sends_the_documented_request() {
     let seen = log.lock().unwrap()[0].clone();
     assert_eq!(seen.path, "/admin/api/2025-01/orders.json");
     let query = seen.query.unwrap();
-    assert!(query.starts_with("name=%231001&status=any&fields="), "{query}");
+    assert!(
+        query.starts_with("name=%231001&status=any&fields="),
+        "{query}"
+    );
     assert_eq!(seen.headers["x-shopify-access-token"], "shpat_abc");
     assert_eq!(
         exec.run(&call(&flows, "shopify", &[("order_number", "4242")]))
@@ -318,7 +341,8 @@ async fn the_woocommerce_preset_sends_the_documented_request() {
     // HTTP Basic with consumer key and secret: base64("ck_k:cs_s").
     assert_eq!(seen.headers["authorization"], "Basic Y2tfazpjc19z");
     assert_eq!(
-        exec.run(&call(&flows, "woo", &[("order_number", "1")])).await,
+        exec.run(&call(&flows, "woo", &[("order_number", "1")]))
+            .await,
         ActionResult::NotFound
     );
 }
