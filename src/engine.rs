@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Calibration, OnModelError, Settings, Thresholds};
 use crate::diagnostic::Diagnostic;
+use crate::flows::{self, Flows};
 use crate::intents::{self, Intent, IntentId};
 use crate::kb::{Article, ArticleId, KnowledgeBase};
 use crate::locale::Locale;
@@ -227,6 +228,8 @@ pub struct Engine {
     semantic_off: Option<String>,
     /// What self-calibration did to the lexical and the hybrid calibration (`selfcal.rs`).
     self_calibration: [Option<SelfCalibration>; 2],
+    /// The multi-turn flows the intents start (`flows:` in the intents files).
+    flows: Flows,
 }
 
 /// The embedded texts: every title, question, section and intent example.
@@ -319,7 +322,10 @@ impl Engine {
             .and_then(|p| p.semantic.as_ref())
             .filter(|_| previous.is_some_and(|p| p.settings.semantic == settings.semantic))
             .map(|s| s.embedder.clone());
-        let engine = Engine::with_model(settings.clone(), kb, intents, model, progress)?;
+        let mut engine = Engine::with_model(settings.clone(), kb, intents, model, progress)?;
+        let (flows, mut d) = flows::load_dir(&settings.intents, &engine.intents, &engine.languages);
+        diags.append(&mut d);
+        engine.flows = flows;
         Ok((engine, diags))
     }
 
@@ -473,6 +479,7 @@ impl Engine {
             semantic: None,
             semantic_off: None,
             self_calibration: [None, None],
+            flows: Flows::default(),
         };
         if engine.settings.semantic.enabled {
             let loaded = match model {
@@ -655,6 +662,11 @@ impl Engine {
 
     pub fn knowledge_base(&self) -> &KnowledgeBase {
         &self.kb
+    }
+
+    /// The flows the intents start.
+    pub fn flows(&self) -> &Flows {
+        &self.flows
     }
 
     pub fn intents(&self) -> &[Intent] {

@@ -17,10 +17,12 @@
 
 pub mod config;
 pub mod conversation;
+pub mod convtest;
 pub mod diagnostic;
 pub mod engine;
 pub mod escalation;
 pub mod eval;
+pub mod flows;
 pub mod http;
 pub mod ids;
 pub mod intents;

@@ -458,11 +458,12 @@ fn check(s: Sources) -> Result<ExitCode> {
     }
     let articles = engine.knowledge_base().len();
     let intents = engine.intents().len();
+    let flows = engine.flows().len();
     if errors > 0 {
-        eprintln!("{errors} error(s), {warnings} warning(s) in {articles} article(s) and {intents} intent(s)");
+        eprintln!("{errors} error(s), {warnings} warning(s) in {articles} article(s), {intents} intent(s) and {flows} flow(s)");
         Ok(ExitCode::from(1))
     } else {
-        println!("ok: {articles} article(s), {intents} intent(s), {warnings} warning(s)");
+        println!("ok: {articles} article(s), {intents} intent(s), {flows} flow(s), {warnings} warning(s)");
         Ok(ExitCode::SUCCESS)
     }
 }

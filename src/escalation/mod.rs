@@ -18,7 +18,7 @@
 //! changes between attempts.
 
 pub mod deliver;
-mod email;
+pub(crate) mod email;
 pub mod format;
 pub mod hours;
 pub mod policy;

@@ -331,6 +331,8 @@ fn parse_file(
     let items = match value.get("intents") {
         Some(serde_yaml::Value::Sequence(items)) => items.clone(),
         Some(serde_yaml::Value::Null) | None if value.is_null() => Vec::new(),
+        // A file of flows only (`flows:`): `flows::load_dir` reads it.
+        None if value.get("flows").is_some() => Vec::new(),
         _ => {
             diags.push(
                 Diagnostic::error(

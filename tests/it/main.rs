@@ -8,6 +8,7 @@ mod datasets;
 mod escalation;
 mod eval;
 mod exe;
+mod flows;
 mod forget;
 mod heldout;
 mod http;
