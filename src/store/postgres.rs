@@ -30,10 +30,11 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use super::{
-    masked_ticket, masked_turn, now_ms, Conversation, ConversationId, Customer, DatabaseUrl, Error,
-    Feedback, ForgetReport, MessageId, PurgeReport, Result, Store, Turn, MIGRATIONS,
+    masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
+    ConversationState, Customer, DatabaseUrl, Error, Feedback, ForgetReport, MessageId, Outcome,
+    PurgeReport, Result, Store, Turn, MIGRATIONS,
 };
-use crate::escalation::{
+use crate::store::outbox::{
     DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
 };
 
@@ -304,7 +305,7 @@ const CONVERSATIONS_OF_CUSTOMER: &str = "SELECT c.id, c.channel, c.customer_id, 
 fn conversation_row(r: &Row) -> Result<Conversation> {
     let handoff: String = r.get(7);
     Ok(Conversation {
-        id: ConversationId(r.get(0)),
+        id: ConversationId::from_stored(r.get(0)),
         channel: r.get(1),
         customer: Customer {
             id: r.get(2),
@@ -326,10 +327,10 @@ fn turns_of(tx: &mut Tx<'_>, id: &ConversationId) -> Result<Vec<Turn>> {
     Ok(rows
         .iter()
         .map(|r| Turn {
-            id: MessageId(r.get(0)),
+            id: MessageId::from_stored(r.get(0)),
             text: r.get(1),
             reply: r.get(2),
-            outcome: r.get(3),
+            outcome: stored_outcome(r.get(3)),
             language: r.get(4),
             intent: r.get(5),
             article: r.get(6),
@@ -337,6 +338,11 @@ fn turns_of(tx: &mut Tx<'_>, id: &ConversationId) -> Result<Vec<Turn>> {
             at_ms: unsigned(r.get(8)),
         })
         .collect())
+}
+
+/// An outcome as `insert_turn` wrote it; one written by a newer version reads as an answer.
+fn stored_outcome(s: String) -> Outcome {
+    Outcome::parse(&s).unwrap_or(Outcome::Answer)
 }
 
 fn conversation_exists(tx: &mut Tx<'_>, id: &ConversationId) -> Result<bool> {
@@ -427,6 +433,7 @@ fn insert_turn(
     turn: &Turn,
     handoff: Option<&Handoff>,
     ticket: Option<&Ticket>,
+    state: Option<&str>,
 ) -> Result<()> {
     let (customer_id, current) = lock_conversation(tx, conversation)?
         .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
@@ -458,7 +465,7 @@ fn insert_turn(
             &ms(turn.at_ms),
             &turn.text,
             &turn.reply,
-            &turn.outcome,
+            &turn.outcome.as_str(),
             &turn.language,
             &turn.intent,
             &turn.article,
@@ -467,8 +474,8 @@ fn insert_turn(
     )?;
     tx.execute(
         "UPDATE conversations SET last_ms = GREATEST(last_ms, $2), \
-           handoff = COALESCE($3, handoff) WHERE id = $1",
-        &[&conversation.as_str(), &ms(turn.at_ms), &handoff],
+           handoff = COALESCE($3, handoff), state = COALESCE($4, state) WHERE id = $1",
+        &[&conversation.as_str(), &ms(turn.at_ms), &handoff, &state],
     )?;
     if let Some(t) = ticket {
         let json = serde_json::to_string(&masked_ticket(t))?;
@@ -551,7 +558,7 @@ impl Store for PostgresStore {
         ticket: Option<&Ticket>,
     ) -> Result<()> {
         let turn = masked_turn(turn);
-        self.transaction(|tx| insert_turn(tx, conversation, &turn, handoff, ticket))
+        self.transaction(|tx| insert_turn(tx, conversation, &turn, handoff, ticket, None))
     }
 
     fn record_first_turn(
@@ -564,7 +571,54 @@ impl Store for PostgresStore {
         let turn = masked_turn(turn);
         self.transaction(|tx| {
             insert_conversation(tx, &conversation)?;
-            insert_turn(tx, &conversation.id, &turn, handoff, ticket)
+            insert_turn(tx, &conversation.id, &turn, handoff, ticket, None)
+        })
+    }
+
+    fn state(&self, conversation: &ConversationId) -> Result<Option<ConversationState>> {
+        self.transaction(|tx| {
+            // FOR SHARE waits for a turn being written under the row lock, so the state read
+            // is the one its turn committed, never one from before it.
+            let row = tx.query_opt(
+                "SELECT state FROM conversations WHERE id = $1 FOR SHARE",
+                &[&conversation.as_str()],
+            )?;
+            Ok(match row {
+                None => None,
+                Some(r) => match r.get::<_, Option<String>>(0) {
+                    None => Some(ConversationState::default()),
+                    Some(json) => Some(serde_json::from_str(&json)?),
+                },
+            })
+        })
+    }
+
+    fn record_turn_with_state(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()> {
+        let turn = masked_turn(turn);
+        let state = serde_json::to_string(&masked_state(state))?;
+        self.transaction(|tx| insert_turn(tx, conversation, &turn, handoff, ticket, Some(&state)))
+    }
+
+    fn record_first_turn_with_state(
+        &self,
+        conversation: Conversation,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()> {
+        let turn = masked_turn(turn);
+        let state = serde_json::to_string(&masked_state(state))?;
+        self.transaction(|tx| {
+            insert_conversation(tx, &conversation)?;
+            insert_turn(tx, &conversation.id, &turn, handoff, ticket, Some(&state))
         })
     }
 
@@ -630,7 +684,7 @@ impl Store for PostgresStore {
                 .iter()
                 .map(|r| match r.get::<_, Option<String>>(0) {
                     Some(m) => Feedback::Helpful {
-                        message: MessageId(m),
+                        message: MessageId::from_stored(m),
                         helpful: r.get::<_, Option<bool>>(1).unwrap_or(false),
                     },
                     None => Feedback::Rating(

@@ -28,10 +28,11 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    masked_ticket, masked_turn, now_ms, Conversation, ConversationId, Customer, Error, Feedback,
-    ForgetReport, MessageId, PurgeReport, Result, Store, Turn, MIGRATIONS,
+    masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
+    ConversationState, Customer, Error, Feedback, ForgetReport, MessageId, Outcome, PurgeReport,
+    Result, Store, Turn, MIGRATIONS,
 };
-use crate::escalation::{
+use crate::store::outbox::{
     DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
 };
 
@@ -371,7 +372,7 @@ const CONVERSATION_COLUMNS: &str = "c.id, c.channel, c.customer_id, \
 fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Conversation, String)> {
     Ok((
         Conversation {
-            id: ConversationId(r.get(0)?),
+            id: ConversationId::from_stored(r.get(0)?),
             channel: r.get(1)?,
             customer: Customer {
                 id: r.get(2)?,
@@ -399,10 +400,10 @@ fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
     let turns = stmt
         .query_map([id.as_str()], |r| {
             Ok(Turn {
-                id: MessageId(r.get(0)?),
+                id: MessageId::from_stored(r.get(0)?),
                 text: r.get(1)?,
                 reply: r.get(2)?,
-                outcome: r.get(3)?,
+                outcome: stored_outcome(r.get(3)?),
                 language: r.get(4)?,
                 intent: r.get(5)?,
                 article: r.get(6)?,
@@ -412,6 +413,11 @@ fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(turns)
+}
+
+/// An outcome as `insert_turn` wrote it; one written by a newer version reads as an answer.
+fn stored_outcome(s: String) -> Outcome {
+    Outcome::parse(&s).unwrap_or(Outcome::Answer)
 }
 
 fn conversation_exists(conn: &Connection, id: &ConversationId) -> Result<bool> {
@@ -560,6 +566,7 @@ fn insert_turn(
     turn: &Turn,
     handoff: Option<&str>,
     ticket: Option<&(EscalationId, String)>,
+    state: Option<&str>,
 ) -> Result<()> {
     let customer_id: Option<String> = tx
         .prepare_cached("SELECT customer_id FROM conversations WHERE id = ?1")?
@@ -578,7 +585,7 @@ fn insert_turn(
             ms(turn.at_ms),
             turn.text,
             turn.reply,
-            turn.outcome,
+            turn.outcome.as_str(),
             turn.language,
             turn.intent,
             turn.article,
@@ -589,9 +596,10 @@ fn insert_turn(
         tx,
         "UPDATE conversations SET \
            last_ms = CASE WHEN last_ms < ?2 THEN ?2 ELSE last_ms END, \
-           handoff = COALESCE(?3, handoff) \
+           handoff = COALESCE(?3, handoff), \
+           state = CASE WHEN ?4 IS NULL THEN state ELSE ?4 END \
          WHERE id = ?1",
-        params![conversation.as_str(), ms(turn.at_ms), handoff],
+        params![conversation.as_str(), ms(turn.at_ms), handoff, state],
     )?;
     if let Some((id, json)) = ticket {
         let now = ms(now_ms());
@@ -662,6 +670,7 @@ impl Store for SqliteStore {
                 &turn,
                 handoff.as_deref(),
                 ticket.as_ref(),
+                None,
             )
         })
     }
@@ -685,6 +694,72 @@ impl Store for SqliteStore {
                 &turn,
                 handoff.as_deref(),
                 ticket.as_ref(),
+                None,
+            )
+        })
+    }
+
+    fn state(&self, conversation: &ConversationId) -> Result<Option<ConversationState>> {
+        self.read(|conn| {
+            let row: Option<Option<String>> = conn
+                .prepare_cached("SELECT state FROM conversations WHERE id = ?1")?
+                .query_row([conversation.as_str()], |r| r.get(0))
+                .optional()?;
+            Ok(match row {
+                None => None,
+                Some(None) => Some(ConversationState::default()),
+                Some(Some(json)) => Some(serde_json::from_str(&json)?),
+            })
+        })
+    }
+
+    fn record_turn_with_state(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()> {
+        let turn = masked_turn(turn);
+        let handoff = handoff.map(serde_json::to_string).transpose()?;
+        let ticket = ticket_row(ticket)?;
+        let state = serde_json::to_string(&masked_state(state))?;
+        let conversation = conversation.clone();
+        self.write_grouped(ticket.is_some(), move |tx| {
+            insert_turn(
+                tx,
+                &conversation,
+                &turn,
+                handoff.as_deref(),
+                ticket.as_ref(),
+                Some(&state),
+            )
+        })
+    }
+
+    fn record_first_turn_with_state(
+        &self,
+        conversation: Conversation,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()> {
+        let initial = serde_json::to_string(&conversation.handoff)?;
+        let turn = masked_turn(turn);
+        let handoff = handoff.map(serde_json::to_string).transpose()?;
+        let ticket = ticket_row(ticket)?;
+        let state = serde_json::to_string(&masked_state(state))?;
+        self.write_grouped(ticket.is_some(), move |tx| {
+            insert_conversation(tx, &conversation, &initial)?;
+            insert_turn(
+                tx,
+                &conversation.id,
+                &turn,
+                handoff.as_deref(),
+                ticket.as_ref(),
+                Some(&state),
             )
         })
     }
@@ -755,7 +830,7 @@ impl Store for SqliteStore {
                     let message: Option<String> = r.get(0)?;
                     Ok(match message {
                         Some(m) => Feedback::Helpful {
-                            message: MessageId(m),
+                            message: MessageId::from_stored(m),
                             helpful: r.get::<_, Option<bool>>(1)?.unwrap_or(false),
                         },
                         None => Feedback::Rating(r.get::<_, Option<u8>>(2)?.unwrap_or(0)),
@@ -1296,7 +1371,7 @@ mod tests {
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             store
                 .write(false, |tx| -> Result<()> {
-                    insert_turn(tx, &c, &turn("half", 1_100), None, None)?;
+                    insert_turn(tx, &c, &turn("half", 1_100), None, None, None)?;
                     panic!("in the middle of a transaction")
                 })
                 .unwrap();
