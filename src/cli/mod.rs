@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod report;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
@@ -53,6 +55,9 @@ enum Command {
     /// Escalation tickets: list them, or put one back in line for delivery.
     #[command(subcommand)]
     Tickets(TicketsCommand),
+    /// KPIs of the stored conversations: deflection, escalations, CSAT, first-contact
+    /// resolution, response times (definitions: docs/kpis.md).
+    Report(report::ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +236,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tickets(TicketsCommand::List(a)) => tickets_list(a),
         Command::Tickets(TicketsCommand::Retry(a)) => tickets_retry(a),
         Command::Forget(a) => forget(a),
+        Command::Report(a) => report::report(a),
     }
 }
 

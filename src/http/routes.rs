@@ -44,7 +44,8 @@ const DEMO_HTML: &str = include_str!("assets/demo.html");
         admin_status,
         admin_tickets,
         admin_retry_ticket,
-        metrics
+        metrics,
+        super::notices::get_notices
     ),
     components(schemas(
         MessageRequest,
@@ -65,6 +66,8 @@ const DEMO_HTML: &str = include_str!("assets/demo.html");
         TicketsResponse,
         TicketOut,
         RetryResponse,
+        super::notices::NoticesResponse,
+        super::notices::NoticeOut,
         ErrorBody,
         ErrorDetail
     ))
@@ -113,7 +116,7 @@ fn store_error(e: store::Error) -> ApiError {
     }
 }
 
-fn parse_locale(s: Option<&str>) -> Result<Option<Locale>, ApiError> {
+pub(super) fn parse_locale(s: Option<&str>) -> Result<Option<Locale>, ApiError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s.parse::<Locale>().map(Some).map_err(|_| {
@@ -150,6 +153,7 @@ pub async fn post_message(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<MessageRequest>,
 ) -> Result<Json<MessageResponse>, ApiError> {
+    let received = std::time::Instant::now();
     let text = req.text;
     if text.trim().is_empty() {
         return Err(ApiError::new(ErrorKind::EmptyText, "`text` is empty"));
@@ -206,6 +210,7 @@ pub async fn post_message(
     };
     let store = state.inner.store.clone();
     let policy = state.inner.policy.clone();
+    let notices_at = state.now();
     let handled = state
         .blocking_releasing(move |permit| {
             answer_and_record(
@@ -213,6 +218,8 @@ pub async fn post_message(
                     engine: &engine,
                     store: store.as_ref(),
                     policy: &policy,
+                    notices_at,
+                    received,
                 },
                 permit,
                 existing,
@@ -321,6 +328,8 @@ fn answer_and_record(
         engine,
         store,
         policy,
+        notices_at,
+        received,
     } = with;
     let (conversation, is_new) = match existing {
         Some(id) => (
@@ -340,7 +349,12 @@ fn answer_and_record(
             store.feedback(&conversation.id)?,
         )
     };
-    let reply = engine.ask_embedded(&Question::new(&text).with_locale_hint(locale), embedding);
+    let mut reply =
+        engine.ask_embedded(&Question::new(&text).with_locale_hint(locale), embedding);
+    // Notices (issue 15): the editors' active notices on the answer's topic go before it, in
+    // what the shopper sees and in what is recorded. With the turn, this moves to the
+    // conversation core.
+    engine.prepend_notices(&mut reply, notices_at);
     let now = jiff::Timestamp::now();
     let decision = policy.decide(&TurnInput {
         text: &text,
@@ -363,6 +377,7 @@ fn answer_and_record(
         article: reply.article.as_ref().map(|a| a.to_string()),
         confidence: reply.confidence,
         at_ms: now.as_millisecond().max(0) as u64,
+        response_ms: Some(u32::try_from(received.elapsed().as_millis()).unwrap_or(u32::MAX)),
     };
     let ticket = match &decision.ticket {
         None => None,
@@ -434,6 +449,10 @@ struct Answering<'a> {
     engine: &'a Engine,
     store: &'a dyn Store,
     policy: &'a Policy,
+    /// The time the notices are shown for (`AppState::now`).
+    notices_at: jiff::Timestamp,
+    /// When the message arrived: the turn records how long the reply took.
+    received: std::time::Instant,
 }
 
 /// Earlier conversations of the same customer that a ticket carries.

@@ -463,6 +463,7 @@ mod tests {
             article: None,
             confidence: 1.0,
             at_ms: 0,
+            response_ms: None,
         }
     }
 

@@ -15,6 +15,7 @@
 #[cfg(test)]
 mod contract;
 mod memory;
+pub mod report;
 mod sqlite;
 
 use std::fmt;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::escalation::{EscalationId, Handoff, Outbox, Ticket};
 
 pub use memory::MemoryStore;
+pub use report::{GroupBy, Report, ReportQuery, Reports};
 pub use sqlite::{SqliteStore, FILE_NAME};
 
 /// Errors of a store. Unknown ids are the caller's fault; `Open`, `SchemaTooNew` need the
@@ -173,6 +175,9 @@ pub struct Turn {
     pub confidence: f32,
     /// Unix milliseconds.
     pub at_ms: u64,
+    /// How long the bot took to reply, from the message's arrival, in milliseconds (`None`
+    /// when not measured, as for turns stored before schema version 2).
+    pub response_ms: Option<u32>,
 }
 
 /// What a shopper thought.

@@ -39,7 +39,10 @@ use crate::escalation::{
 pub const FILE_NAME: &str = "concierge.sqlite3";
 
 /// The schema, one migration per version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_reports.sql"),
+];
 
 /// Idle read connections kept open.
 const READERS: usize = 4;
@@ -162,7 +165,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a read connection from the pool (a new one when all are busy).
-    fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    pub(super) fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut conn = match pooled {
             Some(c) => c,
@@ -177,7 +180,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` in a write transaction of its own (see [`in_transaction`]).
-    fn write<T>(&self, durable: bool, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(super) fn write<T>(&self, durable: bool, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         in_transaction(&self.writer(), durable, f)
     }
 
@@ -396,7 +399,8 @@ fn with_handoff((mut c, json): (Conversation, String)) -> Result<Conversation> {
 
 fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, text, reply, outcome, language, intent, article, confidence, at_ms \
+        "SELECT id, text, reply, outcome, language, intent, article, confidence, at_ms, \
+           response_ms \
          FROM messages WHERE conversation_id = ?1 ORDER BY n",
     )?;
     let turns = stmt
@@ -411,6 +415,7 @@ fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
                 article: r.get(6)?,
                 confidence: r.get::<_, f64>(7)? as f32,
                 at_ms: unsigned(r.get(8)?),
+                response_ms: r.get::<_, Option<i64>>(9)?.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -572,9 +577,9 @@ fn insert_turn(
     exec(
         tx,
         "INSERT INTO messages (id, conversation_id, n, at_ms, text, reply, outcome, \
-           language, intent, article, confidence) \
+           language, intent, article, confidence, response_ms) \
          VALUES (?1, ?2, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages \
-           WHERE conversation_id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+           WHERE conversation_id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             turn.id.as_str(),
             conversation.as_str(),
@@ -585,7 +590,8 @@ fn insert_turn(
             turn.language,
             turn.intent,
             turn.article,
-            f64::from(turn.confidence)
+            f64::from(turn.confidence),
+            turn.response_ms
         ],
     )?;
     exec(

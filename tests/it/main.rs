@@ -12,4 +12,5 @@ mod http;
 mod receiver;
 mod semantic;
 mod server;
+mod shop_content;
 mod webhook;
