@@ -88,7 +88,11 @@ fn main() {
                 median.as_secs_f64(),
                 times[0].as_secs_f64(),
                 times[times.len() - 1].as_secs_f64(),
-                if median < TARGET { "< 2 s ✓" } else { "missed" }
+                if median < TARGET {
+                    "< 2 s ✓"
+                } else {
+                    "missed"
+                }
             );
         } else {
             println!(

@@ -1310,9 +1310,7 @@ impl Engine {
             tags,
             intent: reply.intent.as_ref().map(IntentId::as_str),
         };
-        self.notices
-            .on_topic(now, &reply.language, topic)
-            .collect()
+        self.notices.on_topic(now, &reply.language, topic).collect()
     }
 
     /// Puts the notices active at `now` on the reply's topic before its text.

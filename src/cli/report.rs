@@ -110,7 +110,16 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     writeln!(
         out,
         "{:<12} {:>8} {:>9} {:>9} {:>7} {:>5} {:>6} {:>9} {:>9} {:>11}",
-        "", "convs", "deflect", "escal", "fcr", "csat", "thumb+", "resp p50", "resp p95", "deliv p50"
+        "",
+        "convs",
+        "deflect",
+        "escal",
+        "fcr",
+        "csat",
+        "thumb+",
+        "resp p50",
+        "resp p95",
+        "deliv p50"
     )?;
     for row in r.rows.iter().chain(std::iter::once(&r.total)) {
         writeln!(

@@ -349,8 +349,7 @@ fn answer_and_record(
             store.feedback(&conversation.id)?,
         )
     };
-    let mut reply =
-        engine.ask_embedded(&Question::new(&text).with_locale_hint(locale), embedding);
+    let mut reply = engine.ask_embedded(&Question::new(&text).with_locale_hint(locale), embedding);
     // Notices (issue 15): the editors' active notices on the answer's topic go before it, in
     // what the shopper sees and in what is recorded. With the turn, this moves to the
     // conversation core.

@@ -224,9 +224,9 @@ impl Notices {
     ) -> impl Iterator<Item = &'a Notice> + 'a {
         self.active(now, language).filter(move |n| {
             let article = topic.article.is_some_and(|a| {
-                n.articles.iter().any(|x| {
-                    x == a || x.path_without_locale() == a.path_without_locale()
-                })
+                n.articles
+                    .iter()
+                    .any(|x| x == a || x.path_without_locale() == a.path_without_locale())
             });
             let tag = topic.tags.iter().any(|t| n.tags.contains(t));
             let intent = topic
@@ -279,8 +279,17 @@ fn parse_notice(
             let line = e.location().map_or(1, |l| l.line() + 1);
             let msg = e.to_string();
             diags.push(
-                Diagnostic::error(path, Some(line), format!("invalid front matter: {}", msg.split(" at line ").next().unwrap_or(&msg)))
-                    .with_hint("a notice takes `from`, `until`, `locales`, `articles`, `tags` and `intents`"),
+                Diagnostic::error(
+                    path,
+                    Some(line),
+                    format!(
+                        "invalid front matter: {}",
+                        msg.split(" at line ").next().unwrap_or(&msg)
+                    ),
+                )
+                .with_hint(
+                    "a notice takes `from`, `until`, `locales`, `articles`, `tags` and `intents`",
+                ),
             );
             return None;
         }
@@ -289,15 +298,22 @@ fn parse_notice(
     let mut instant = |key: &str, value: Option<String>| -> Option<Timestamp> {
         let Some(v) = value else {
             diags.push(
-                Diagnostic::error(path, Some(1), format!("missing `{key}:` in the front matter"))
-                    .with_hint(DATE_HINT),
+                Diagnostic::error(
+                    path,
+                    Some(1),
+                    format!("missing `{key}:` in the front matter"),
+                )
+                .with_hint(DATE_HINT),
             );
             return None;
         };
         match parse_instant(&v) {
             Ok(t) => Some(t),
             Err(m) => {
-                diags.push(Diagnostic::error(path, line_of(key), format!("`{key}`: {m}")).with_hint(DATE_HINT));
+                diags.push(
+                    Diagnostic::error(path, line_of(key), format!("`{key}`: {m}"))
+                        .with_hint(DATE_HINT),
+                );
                 None
             }
         }
@@ -307,8 +323,12 @@ fn parse_notice(
     let (from, until) = (from?, until?);
     if until <= from {
         diags.push(
-            Diagnostic::error(path, line_of("until"), format!("`until` ({until}) is not after `from` ({from})"))
-                .with_hint("swap the dates, or correct the one that is wrong"),
+            Diagnostic::error(
+                path,
+                line_of("until"),
+                format!("`until` ({until}) is not after `from` ({from})"),
+            )
+            .with_hint("swap the dates, or correct the one that is wrong"),
         );
         return None;
     }
@@ -318,8 +338,14 @@ fn parse_notice(
             Ok(locale) => locales.push(locale),
             Err(_) => {
                 diags.push(
-                    Diagnostic::error(path, find_line(text, &l, 1), format!("unknown locale `{l}`"))
-                        .with_hint("use an ISO 639-1 code with an optional region, like `en` or `pt-BR`"),
+                    Diagnostic::error(
+                        path,
+                        find_line(text, &l, 1),
+                        format!("unknown locale `{l}`"),
+                    )
+                    .with_hint(
+                        "use an ISO 639-1 code with an optional region, like `en` or `pt-BR`",
+                    ),
                 );
                 return None;
             }
@@ -330,7 +356,11 @@ fn parse_notice(
         match ArticleId::try_from(a.clone()) {
             Ok(id) => articles.push(id),
             Err(e) => {
-                diags.push(Diagnostic::error(path, find_line(text, &a, 1), e.to_string()));
+                diags.push(Diagnostic::error(
+                    path,
+                    find_line(text, &a, 1),
+                    e.to_string(),
+                ));
                 return None;
             }
         }

@@ -47,10 +47,7 @@ pub fn load_dir(dir: &Path, served: &[Locale]) -> (ShopSynonyms, Vec<Diagnostic>
         Ok(entries) => entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|e| e == "yaml" || e == "yml")
-            })
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
             .collect(),
         Err(e) => {
             diags.push(
@@ -199,7 +196,10 @@ mod tests {
     #[test]
     fn loads_groups_per_language() {
         let (_d, s, diags) = shop(&[
-            ("en.yaml", "# ours\n- [parcel locker, locker]\n- [nordhaven card, nh card]\n"),
+            (
+                "en.yaml",
+                "# ours\n- [parcel locker, locker]\n- [nordhaven card, nh card]\n",
+            ),
             ("nl-BE.yml", "- [pakketautomaat, pakketkluis]\n"),
             ("notes.txt", "not yaml"),
         ]);
@@ -212,17 +212,30 @@ mod tests {
     #[test]
     fn problems_name_the_file_and_line() {
         let (_d, s, diags) = shop(&[
-            ("en.yaml", "- [parcel locker, locker]\n- []\n- [cabinet, Locker]\n- [ok, fine]\n"),
+            (
+                "en.yaml",
+                "- [parcel locker, locker]\n- []\n- [cabinet, Locker]\n- [ok, fine]\n",
+            ),
             ("xx_bad.yaml", "- [a, b]\n"),
             ("es.yaml", "- [taquilla, casillero]\n"),
         ]);
         let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
         assert_eq!(diags.len(), 4, "{text:#?}");
-        assert!(text[0].ends_with("en.yaml:2: error: a synonym group needs at least two entries")
-            || text[0].contains("en.yaml:2: error: a synonym group"), "{text:#?}");
-        assert!(text[1].contains("en.yaml:3: error: `Locker` is in two groups (first at "), "{text:#?}");
-        assert!(text.iter().any(|t| t.contains("es.yaml: error: locale `es` is not served")));
-        assert!(text.iter().any(|t| t.contains("xx_bad.yaml: error: unknown locale `xx_bad`")));
+        assert!(
+            text[0].ends_with("en.yaml:2: error: a synonym group needs at least two entries")
+                || text[0].contains("en.yaml:2: error: a synonym group"),
+            "{text:#?}"
+        );
+        assert!(
+            text[1].contains("en.yaml:3: error: `Locker` is in two groups (first at "),
+            "{text:#?}"
+        );
+        assert!(text
+            .iter()
+            .any(|t| t.contains("es.yaml: error: locale `es` is not served")));
+        assert!(text
+            .iter()
+            .any(|t| t.contains("xx_bad.yaml: error: unknown locale `xx_bad`")));
         // The good groups still count; the clashing one is skipped.
         let en = s.groups("en").unwrap();
         assert_eq!(en.len(), 2);

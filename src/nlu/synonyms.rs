@@ -88,7 +88,10 @@ impl Synonyms {
             file.languages
                 .iter()
                 .map(|(lang, groups)| {
-                    (lang.clone(), Synonyms::build(groups, &builtin_concepts(lang)))
+                    (
+                        lang.clone(),
+                        Synonyms::build(groups, &builtin_concepts(lang)),
+                    )
                 })
                 .collect()
         });
@@ -218,7 +221,11 @@ mod tests {
     #[test]
     fn shop_groups_join_the_builtin_ones_and_win_over_them() {
         let shop = vec![
-            vec!["parcel locker".to_string(), "locker".into(), "pakketautomaat".into()],
+            vec![
+                "parcel locker".to_string(),
+                "locker".into(),
+                "pakketautomaat".into(),
+            ],
             // "postage" is built-in shipping cost; the shop says it means stamps.
             vec!["stamps".to_string(), "postage".into()],
         ];

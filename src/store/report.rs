@@ -273,7 +273,10 @@ fn day_label(day: i64) -> String {
 fn week_label(day: i64) -> String {
     jiff::Timestamp::from_second(day * 86_400)
         .map(|t| {
-            let w = jiff::tz::TimeZone::UTC.to_datetime(t).date().iso_week_date();
+            let w = jiff::tz::TimeZone::UTC
+                .to_datetime(t)
+                .date()
+                .iso_week_date();
             format!("{:04}-W{:02}", w.year(), w.week())
         })
         .unwrap_or_else(|_| day.to_string())
@@ -354,9 +357,7 @@ fn report_in(conn: &Connection, q: &ReportQuery) -> Result<Report> {
                         let monday = day - (day + 3).rem_euclid(7);
                         groups.of_number(monday, week_label)
                     }
-                    GroupBy::Channel => {
-                        groups.of_key(r.get_ref(1)?.as_str().unwrap_or("unknown"))
-                    }
+                    GroupBy::Channel => groups.of_key(r.get_ref(1)?.as_str().unwrap_or("unknown")),
                     // Known once the first message is seen.
                     GroupBy::Language => usize::MAX,
                 };

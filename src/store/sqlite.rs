@@ -180,7 +180,11 @@ impl SqliteStore {
     }
 
     /// Runs `f` in a write transaction of its own (see [`in_transaction`]).
-    pub(super) fn write<T>(&self, durable: bool, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(super) fn write<T>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
         in_transaction(&self.writer(), durable, f)
     }
 
@@ -415,7 +419,9 @@ fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
                 article: r.get(6)?,
                 confidence: r.get::<_, f64>(7)? as f32,
                 at_ms: unsigned(r.get(8)?),
-                response_ms: r.get::<_, Option<i64>>(9)?.map(|v| v.clamp(0, i64::from(u32::MAX)) as u32),
+                response_ms: r
+                    .get::<_, Option<i64>>(9)?
+                    .map(|v| v.clamp(0, i64::from(u32::MAX)) as u32),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -120,7 +120,10 @@ fn check_names_the_file_and_line_of_bad_synonyms_and_notices() {
     let at = |file: &Path, line: usize| format!("{}:{line}: error: ", file.display());
     for (expected, message) in [
         (at(&synonyms.join("en.yaml"), 2), "at least two entries"),
-        (at(&synonyms.join("en.yaml"), 3), "`locker` is in two groups"),
+        (
+            at(&synonyms.join("en.yaml"), 3),
+            "`locker` is in two groups",
+        ),
         (
             format!("{}: error: ", synonyms.join("xx.yaml").display()),
             "unknown locale `xx`",

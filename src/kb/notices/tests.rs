@@ -25,7 +25,10 @@ fn a_notice_is_active_from_its_start_until_its_end_only() {
     assert!(diags.is_empty(), "{diags:?}");
     let n = &notices.all()[0];
     assert_eq!(n.id, "spain");
-    assert_eq!(n.text, "Parcels to Spain are delayed by two days this week.");
+    assert_eq!(
+        n.text,
+        "Parcels to Spain are delayed by two days this week."
+    );
     // `until` is 18:00 in Madrid, UTC+1 in December.
     assert_eq!(n.until, at("2026-12-14T17:00:00Z"));
     assert!(!n.is_active(at("2026-12-07T06:59:59Z")));
@@ -116,12 +119,29 @@ fn bad_notices_say_file_line_and_what_to_do() {
     assert!(notices.is_empty());
     let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
     assert_eq!(text.len(), 5, "{text:#?}");
-    assert!(text[0].contains("a-bad-date.md:2: error: `from`: `next monday` is not a date"), "{text:#?}");
+    assert!(
+        text[0].contains("a-bad-date.md:2: error: `from`: `next monday` is not a date"),
+        "{text:#?}"
+    );
     assert!(text[0].contains("hint: write RFC 3339"), "{text:#?}");
-    assert!(text[1].contains("b-no-zone.md:2: error: `from`"), "{text:#?}");
-    assert!(text[2].contains("c-backwards.md:3: error: `until` (2026-12-07T08:00:00Z) is not after `from`"), "{text:#?}");
-    assert!(text[3].contains("d-locale.md:4: error: unknown locale `zz`"), "{text:#?}");
-    assert!(text[4].contains("e-typo.md:4: error: invalid front matter: unknown field `topics`"), "{text:#?}");
+    assert!(
+        text[1].contains("b-no-zone.md:2: error: `from`"),
+        "{text:#?}"
+    );
+    assert!(
+        text[2].contains(
+            "c-backwards.md:3: error: `until` (2026-12-07T08:00:00Z) is not after `from`"
+        ),
+        "{text:#?}"
+    );
+    assert!(
+        text[3].contains("d-locale.md:4: error: unknown locale `zz`"),
+        "{text:#?}"
+    );
+    assert!(
+        text[4].contains("e-typo.md:4: error: invalid front matter: unknown field `topics`"),
+        "{text:#?}"
+    );
 }
 
 #[test]
@@ -133,8 +153,17 @@ fn unknown_topics_are_errors_and_dropped() {
     let diags = notices.check(|a| a.as_str() == "en/other", &tags, &intents);
     let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
     assert_eq!(text.len(), 3, "{text:#?}");
-    assert!(text[0].contains("spain.md:5: error: unknown article `en/shipping/international`"), "{text:#?}");
-    assert!(text[1].contains("spain.md:6: error: unknown tag `shipping`"), "{text:#?}");
-    assert!(text[2].contains("spain.md:7: error: unknown intent `track_order`"), "{text:#?}");
+    assert!(
+        text[0].contains("spain.md:5: error: unknown article `en/shipping/international`"),
+        "{text:#?}"
+    );
+    assert!(
+        text[1].contains("spain.md:6: error: unknown tag `shipping`"),
+        "{text:#?}"
+    );
+    assert!(
+        text[2].contains("spain.md:7: error: unknown intent `track_order`"),
+        "{text:#?}"
+    );
     assert!(!notices.all()[0].has_topics());
 }

@@ -124,7 +124,12 @@ fn rows_by_day_week_and_language() {
     assert_eq!(days.rows[99].key, "2026-04-10");
     for d in &days.rows {
         assert_eq!(
-            (d.conversations, d.deflected, d.escalated, d.first_contact_resolved),
+            (
+                d.conversations,
+                d.deflected,
+                d.escalated,
+                d.first_contact_resolved
+            ),
             (1000, 500, 300, 400),
             "{}",
             d.key
@@ -147,7 +152,12 @@ fn rows_by_day_week_and_language() {
         .collect();
     assert_eq!(
         keys,
-        [("en", 25_000), ("es", 25_000), ("nl", 25_000), ("pt", 25_000)]
+        [
+            ("en", 25_000),
+            ("es", 25_000),
+            ("nl", 25_000),
+            ("pt", 25_000)
+        ]
     );
     // English is i % 4 == 0: even i, so k = 0, 2, 4, 6, 8; deflected: 0, 2, 4.
     assert_eq!(languages.rows[0].deflected, 15_000);
@@ -223,7 +233,10 @@ fn turns_recorded_through_the_store_are_counted() {
     assert_eq!(r.rows.len(), 1);
     let t = &r.total;
     assert_eq!((t.conversations, t.messages), (2, 2));
-    assert_eq!((t.deflected, t.escalated, t.first_contact_resolved), (1, 1, 1));
+    assert_eq!(
+        (t.deflected, t.escalated, t.first_contact_resolved),
+        (1, 1, 1)
+    );
     assert_eq!(t.escalated_by_reason["no_ticket"], 1);
     assert_eq!(t.response_ms.count, 1);
     assert_eq!(t.response_ms.p50, Some(40));
