@@ -37,8 +37,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ESCALATE = "ESCALATE"
-# The built-in intents of the engine (src/intents/builtin.yaml); --no-builtins switches them off.
-BUILTIN_IDS = ("greeting", "thanks", "goodbye", "human_handoff", "abuse")
+# The built-in intents of the engine (src/intents/builtin.yaml, out_of_scope.yaml); --no-builtins
+# switches them off.
+BUILTIN_IDS = ("greeting", "thanks", "goodbye", "human_handoff", "abuse", "job_application", "other_shop",
+               "medical_advice", "off_topic", "fraud_report", "injury_report", "legal_threat", "product_advice")
 
 
 class Failure(Exception):

@@ -43,6 +43,7 @@ trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm
     printf '\nhttp:\n  rate_limit: {per_minute: 0}\n  reload_interval_ms: 0\n'
 } >"$out/concierge.yaml"
 # A new database each run (in the temporary folder), so runs start alike and leave nothing.
+mkdir -p "$out/data" # a folder named with --data must exist
 CONCIERGE_LOG=warn,concierge::cli=info "$CONCIERGE_BIN" serve --listen 127.0.0.1:0 --data "$out/data" \
     --kb knowledge-base --intents intents --config "$out/concierge.yaml" 2>"$out/server.log" &
 server=$!

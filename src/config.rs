@@ -28,6 +28,37 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Value { path: PathBuf, message: String },
+    #[error("{named_by} names {path}, which does not exist\n  hint: {hint}")]
+    Missing {
+        /// The flag or config key that named the path.
+        named_by: String,
+        path: PathBuf,
+        hint: String,
+    },
+}
+
+/// Which paths a config file names itself (its keys), as opposed to the defaults: a path the
+/// user named must exist, only a default one may be absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NamedInFile {
+    pub knowledge_base: bool,
+    pub intents: bool,
+    /// `semantic.model`.
+    pub model: bool,
+}
+
+/// Checks that a path the user named (`named_by`: a flag or a config key) exists; `hint` says
+/// what to do when it does not. Only default paths may be absent.
+pub fn require_existing(path: &Path, named_by: &str, hint: &str) -> Result<(), ConfigError> {
+    if path.exists() {
+        Ok(())
+    } else {
+        Err(ConfigError::Missing {
+            named_by: named_by.to_string(),
+            path: path.to_path_buf(),
+            hint: hint.to_string(),
+        })
+    }
 }
 
 /// Everything that can be configured.
@@ -47,6 +78,9 @@ pub struct Settings {
     pub notices: Option<PathBuf>,
     pub thresholds: Thresholds,
     pub calibration: Calibration,
+    /// Adjust the calibrations to the shop's own texts at build (see `engine/selfcal.rs`).
+    /// Switch it off once `concierge calibrate` fitted them on the shop's labelled questions.
+    pub self_calibration: bool,
     pub limits: Limits,
     pub http: HttpSettings,
     pub semantic: SemanticSettings,
@@ -223,6 +257,7 @@ impl Default for Settings {
             notices: None,
             thresholds: Thresholds::default(),
             calibration: Calibration::default(),
+            self_calibration: true,
             limits: Limits::default(),
             semantic: SemanticSettings::default(),
             http: HttpSettings::default(),
@@ -363,6 +398,11 @@ impl Default for Limits {
 impl Settings {
     /// Reads a config file. Relative folders in it are taken relative to the file.
     pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        Settings::from_file_naming(path).map(|(s, _)| s)
+    }
+
+    /// `from_file`, and which paths the file names itself.
+    pub fn from_file_naming(path: &Path) -> Result<(Settings, NamedInFile), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
@@ -372,6 +412,15 @@ impl Settings {
             line,
             message,
         })?;
+        let keys: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_default();
+        let named = NamedInFile {
+            knowledge_base: keys.get("knowledge_base").is_some(),
+            intents: keys.get("intents").is_some(),
+            model: keys
+                .get("semantic")
+                .and_then(|s| s.get("model"))
+                .is_some_and(|m| !m.is_null()),
+        };
         let base = path.parent().unwrap_or(Path::new(""));
         if s.knowledge_base.is_relative() {
             s.knowledge_base = base.join(&s.knowledge_base);
@@ -394,7 +443,7 @@ impl Settings {
             path: path.to_path_buf(),
             message,
         })?;
-        Ok(s)
+        Ok((s, named))
     }
 
     /// Parses YAML; errors are (line, message).

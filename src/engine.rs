@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Calibration, OnModelError, Settings, Thresholds};
 use crate::diagnostic::Diagnostic;
+use crate::flows::{self, Flows};
 use crate::intents::{self, Intent, IntentId};
 use crate::kb::notices::{Notice, Notices, Topic};
 use crate::kb::{Article, ArticleId, KnowledgeBase};
@@ -19,7 +20,12 @@ use crate::locale::Locale;
 use crate::messages::{language_name, messages};
 use crate::nlu::embed::{self, Embedder, VectorCache, Vectors};
 use crate::nlu::{self, Nlu};
+use crate::progress::{Event, Progress, Silent, Task};
 use crate::search::{self, IndexBuilder, LexicalIndex, Match, Target};
+
+mod selfcal;
+pub use selfcal::SelfCalibration;
+use selfcal::SelfQuery;
 
 /// Errors building an engine: our faults (the editors' mistakes are diagnostics instead).
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +229,10 @@ pub struct Engine {
     semantic_off: Option<String>,
     /// The editors' notices (`notices:` in the config), active or not.
     notices: Notices,
+    /// What self-calibration did to the lexical and the hybrid calibration (`selfcal.rs`).
+    self_calibration: [Option<SelfCalibration>; 2],
+    /// The multi-turn flows the intents start (`flows:` in the intents files).
+    flows: Flows,
 }
 
 /// The embedded texts: every title, question, section and intent example.
@@ -241,12 +251,20 @@ type Nearest<'a> = (f32, Option<usize>, &'a str);
 /// What a target is about (see `Engine::topic_key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum TopicKey<'a> {
-    Path(&'a str),
+    /// An article and its translations (`KnowledgeBase::topic`).
+    Article(usize),
     Intent(&'a str),
 }
 
+/// An untranslated article in another language gives way to a candidate in the shopper's
+/// language scoring at least this share of its score.
+const OWN_LANGUAGE_SHARE: f32 = 0.75;
+
 /// How many targets the semantic layer adds to the lexical candidates.
 const SEMANTIC_CANDIDATES: usize = 10;
+
+/// How many of the shop's texts are embedded between two reports of progress.
+const EMBED_CHUNK: usize = 128;
 
 /// Where embedded texts are cached when the settings do not say.
 fn default_vector_cache() -> PathBuf {
@@ -269,6 +287,16 @@ impl Engine {
     pub fn load_reusing(
         settings: &Settings,
         previous: Option<&Engine>,
+    ) -> Result<(Engine, Vec<Diagnostic>), Error> {
+        Engine::load_reporting(settings, previous, &Silent)
+    }
+
+    /// `load_reusing`, telling `progress` what it is doing: the shop loaded, the index, the
+    /// model, the embedding of the shop's texts (the first start's long part).
+    pub fn load_reporting(
+        settings: &Settings,
+        previous: Option<&Engine>,
+        progress: &dyn Progress,
     ) -> Result<(Engine, Vec<Diagnostic>), Error> {
         let default = &settings.shop.default_locale;
         let (kb, mut diags) = KnowledgeBase::load_dir(&settings.knowledge_base, default);
@@ -305,10 +333,14 @@ impl Engine {
             }
             None => nlu::ShopSynonyms::default(),
         };
-        let mut engine = Engine::with_model(settings.clone(), kb, intents, model, &synonyms)?;
+        let mut engine =
+            Engine::with_model(settings.clone(), kb, intents, model, &synonyms, progress)?;
         if let Some(dir) = &settings.notices {
             diags.extend(engine.load_notices(dir));
         }
+        let (flows, mut d) = flows::load_dir(&settings.intents, &engine.intents, &engine.languages);
+        diags.append(&mut d);
+        engine.flows = flows;
         Ok((engine, diags))
     }
 
@@ -318,7 +350,14 @@ impl Engine {
         kb: KnowledgeBase,
         intents: Vec<Intent>,
     ) -> Result<Engine, Error> {
-        Engine::with_model(settings, kb, intents, None, &nlu::ShopSynonyms::default())
+        Engine::with_model(
+            settings,
+            kb,
+            intents,
+            None,
+            &nlu::ShopSynonyms::default(),
+            &Silent,
+        )
     }
 
     /// `new`, with a model already loaded (when the settings enable the semantic layer).
@@ -328,6 +367,7 @@ impl Engine {
         intents: Vec<Intent>,
         model: Option<Arc<Embedder>>,
         synonyms: &nlu::ShopSynonyms,
+        progress: &dyn Progress,
     ) -> Result<Engine, Error> {
         let default = settings.shop.default_locale.language().to_string();
         let mut languages: Vec<String> = if settings.shop.locales.is_empty() {
@@ -354,6 +394,12 @@ impl Engine {
         languages.dedup();
         languages.insert(0, default.clone());
         let served: Vec<Locale> = languages.iter().filter_map(|l| l.parse().ok()).collect();
+        progress.event(Event::ShopLoaded {
+            articles: kb.len(),
+            intents: intents.iter().filter(|i| !i.builtin).count(),
+            languages: &languages,
+        });
+        progress.event(Event::BuildingIndex);
 
         let mut texts: Vec<(String, String)> = Vec::new();
         for a in kb.articles() {
@@ -383,28 +429,65 @@ impl Engine {
         // on as many threads as there are cores, then added to the index in order.
         let analyzed = analyze_articles(&nlu, kb.articles());
         let mut builder = IndexBuilder::default();
+        let mut own: Vec<SelfQuery> = Vec::new();
         for (ai, (a, terms)) in kb.articles().iter().zip(analyzed).enumerate() {
             let lang = a.locale.language();
             let target = Target::Article(ai);
             let mut whole = Vec::new();
+            // The utterances are the title, the questions, then the tags.
+            let sentences = std::iter::once(&a.title).chain(&a.questions);
+            let mut sentences = sentences.enumerate();
             for u in terms.utterances {
                 whole.extend(u.iter().cloned());
-                builder.add_utterance(target, lang, u);
+                let entry = builder.add_utterance(target, lang, u);
+                if let Some((n, text)) = sentences.next() {
+                    own.push(SelfQuery {
+                        text: text.clone(),
+                        lang: lang.to_string(),
+                        target,
+                        entry,
+                        sentence: Some(n),
+                    });
+                }
             }
             for (si, section) in terms.sections.into_iter().enumerate() {
                 whole.extend(section.iter().cloned());
                 builder.add_section(target, si, lang, section);
             }
+            for (si, heading) in terms.headings {
+                let entry = builder.add_heading(target, si, lang, heading);
+                if let Some(h) = a.sections[si].heading.as_deref() {
+                    own.push(SelfQuery {
+                        text: h.to_string(),
+                        lang: lang.to_string(),
+                        target,
+                        entry,
+                        sentence: None,
+                    });
+                }
+            }
             builder.add_whole(target, lang, whole);
         }
         for (ii, intent) in intents.iter().enumerate() {
+            // Its examples' position among its rows in the semantic index (`embed_shop`).
+            let mut sentence = 0;
             for (l, examples) in &intent.examples {
                 let an = nlu.analyzer(l.language());
                 let mut whole = Vec::new();
                 for e in examples {
                     let terms = an.terms(e);
                     whole.extend(terms.iter().cloned());
-                    builder.add_utterance(Target::Intent(ii), l.language(), terms);
+                    let entry = builder.add_utterance(Target::Intent(ii), l.language(), terms);
+                    if !intent.builtin {
+                        own.push(SelfQuery {
+                            text: e.clone(),
+                            lang: l.language().to_string(),
+                            target: Target::Intent(ii),
+                            entry,
+                            sentence: Some(sentence),
+                        });
+                    }
+                    sentence += 1;
                 }
                 builder.add_whole(Target::Intent(ii), l.language(), whole);
             }
@@ -420,18 +503,20 @@ impl Engine {
             semantic: None,
             semantic_off: None,
             notices: Notices::default(),
+            self_calibration: [None, None],
+            flows: Flows::default(),
         };
         if engine.settings.semantic.enabled {
             let loaded = match model {
                 Some(m) => Ok(m),
-                None => Embedder::load(
-                    &engine.settings.semantic.model_dir(),
-                    engine.settings.semantic.threads,
-                )
-                .map(Arc::new),
+                None => {
+                    let dir = engine.settings.semantic.model_dir();
+                    progress.event(Event::LoadingModel(&dir));
+                    Embedder::load(&dir, engine.settings.semantic.threads).map(Arc::new)
+                }
             };
             match loaded {
-                Ok(embedder) => engine.semantic = Some(engine.embed_shop(embedder)?),
+                Ok(embedder) => engine.semantic = Some(engine.embed_shop(embedder, progress)?),
                 Err(e) if engine.settings.semantic.on_error == OnModelError::Lexical => {
                     tracing::warn!("semantic layer off, running the lexical engine alone: {e}");
                     engine.semantic_off = Some(e.to_string());
@@ -439,11 +524,18 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
+        if engine.settings.self_calibration {
+            engine.self_calibrate(&own);
+        }
         Ok(engine)
     }
 
     /// Embeds every title, question, section and intent example, reusing cached vectors.
-    fn embed_shop(&self, embedder: Arc<Embedder>) -> Result<SemanticIndex, Error> {
+    fn embed_shop(
+        &self,
+        embedder: Arc<Embedder>,
+        progress: &dyn Progress,
+    ) -> Result<SemanticIndex, Error> {
         let mut texts: Vec<String> = Vec::new();
         let mut rows = Vec::new();
         for (ai, a) in self.kb.articles().iter().enumerate() {
@@ -489,11 +581,21 @@ impl Engine {
             cached = texts.len() - missing.len(),
             "embedding the shop"
         );
-        if !missing.is_empty() {
-            let vectors = embedder.embed(missing.clone())?;
-            for (t, v) in missing.into_iter().zip(vectors) {
-                cache.insert(&t, v);
+        if missing.is_empty() {
+            progress.event(Event::EmbeddingsCached { texts: texts.len() });
+        } else {
+            // In chunks of similar length (the model pads a batch to its longest text), so
+            // that progress can be told after each.
+            missing.sort_by_key(|t| t.chars().count());
+            progress.begin(Task::EmbeddingShop, missing.len() as u64);
+            for chunk in missing.chunks(EMBED_CHUNK) {
+                let vectors = embedder.embed(chunk.to_vec())?;
+                for (t, v) in chunk.iter().zip(vectors) {
+                    cache.insert(t, v);
+                }
+                progress.advance(chunk.len() as u64);
             }
+            progress.end();
             if let Err(e) = cache.save() {
                 tracing::warn!(path = %cache.path().display(), "cannot write the vector cache: {e}");
             }
@@ -587,6 +689,11 @@ impl Engine {
         &self.kb
     }
 
+    /// The flows the intents start.
+    pub fn flows(&self) -> &Flows {
+        &self.flows
+    }
+
     pub fn intents(&self) -> &[Intent] {
         &self.intents
     }
@@ -647,7 +754,7 @@ impl Engine {
     /// `retrieve`, given the message's embedding (from `embed_messages`, which embeds a
     /// whole labelled set in batches).
     pub fn retrieve_message(&self, question: &Question<'_>, embedding: Option<&[f32]>) -> Analysis {
-        self.retrieve_inner(question, embedding, None)
+        self.retrieve_inner(question, embedding, None, (None, None))
     }
 
     /// `retrieve_with`, given the message's embedding (from `embed_messages`).
@@ -657,7 +764,25 @@ impl Engine {
         embedding: Option<&[f32]>,
         unknown_weight: f32,
     ) -> Analysis {
-        self.retrieve_inner(question, embedding, Some(unknown_weight))
+        self.retrieve_inner(question, embedding, Some(unknown_weight), (None, None))
+    }
+
+    /// Retrieval as if one of the shop's own texts were not there: its lexical entry and its
+    /// semantic row (self-calibration).
+    fn retrieve_held_out(
+        &self,
+        question: &Question<'_>,
+        embedding: Option<&[f32]>,
+        entry: Option<usize>,
+        row: Option<usize>,
+    ) -> Analysis {
+        self.retrieve_inner(question, embedding, None, (entry, row))
+    }
+
+    /// What self-calibration did to the lexical and the hybrid calibration (none when the
+    /// settings switch it off).
+    pub fn self_calibration(&self) -> [Option<SelfCalibration>; 2] {
+        self.self_calibration
     }
 
     /// Retrieval; `unknown_weight` `None` takes the one of the calibration in force for the
@@ -667,6 +792,7 @@ impl Engine {
         question: &Question<'_>,
         embedding: Option<&[f32]>,
         unknown_weight: Option<f32>,
+        (without_entry, without_row): (Option<usize>, Option<usize>),
     ) -> Analysis {
         let text = nlu::normalize(question.text, self.settings.limits.max_message_chars);
         let folded: String = nlu::words(&text).collect::<Vec<_>>().join(" ");
@@ -706,6 +832,9 @@ impl Engine {
                 // Intents' k best cosines, when k > 1.
                 let mut nearest_k: HashMap<Target, Vec<f32>> = HashMap::new();
                 for (row, score) in sem.vectors.scores(q).into_iter().enumerate() {
+                    if Some(row) == without_row {
+                        continue;
+                    }
                     let (target, section, lang) = &sem.rows[row];
                     let e = best.entry(*target).or_insert((f32::MIN, None, lang));
                     if score > e.0 {
@@ -757,7 +886,10 @@ impl Engine {
             let unknown = (self.index.unknown_share(lang, &q.terms) + 0.5 * corrected).min(1.0);
             let n_terms = q.terms.len();
             unknown_by_lang.insert(lang, (unknown, n_terms));
-            for m in self.index.matches(lang, &q.terms, unknown_weight) {
+            for m in self
+                .index
+                .matches_without(lang, &q.terms, unknown_weight, without_entry)
+            {
                 candidates.push(Candidate {
                     target: m.target,
                     lang: lang.to_string(),
@@ -833,6 +965,8 @@ impl Engine {
         }
         let candidates = &mut analysis.candidates;
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.target.cmp(&b.target)));
+        self.prefer_shopper_language(candidates, &shopper);
+        let candidates = &analysis.candidates;
         analysis.features = Features::default();
         if let Some(top) = candidates.first() {
             let top_topic = self.topic_key(top.target);
@@ -865,14 +999,46 @@ impl Engine {
         }
     }
 
+    /// The shopper's own language first: when the best candidate is an article in another
+    /// language that has no translation in the shopper's, a candidate in the shopper's language
+    /// that scores nearly as well (`OWN_LANGUAGE_SHARE`) goes first. Another language's article
+    /// only answers when nothing in the shopper's comes close (and the reply says so).
+    fn prefer_shopper_language(&self, candidates: &mut [Candidate], shopper: &str) {
+        let Some(top) = candidates.first() else {
+            return;
+        };
+        let Target::Article(i) = top.target else {
+            return;
+        };
+        let found = &self.kb.articles()[i];
+        if found.locale.language() == shopper || self.kb.translation(&found.id, shopper).is_some() {
+            return;
+        }
+        let floor = OWN_LANGUAGE_SHARE * top.score;
+        let own = candidates.iter().position(|c| {
+            c.score >= floor
+                && match c.target {
+                    Target::Article(j) => self.kb.articles()[j].locale.language() == shopper,
+                    Target::Intent(_) => c.lang == shopper,
+                }
+        });
+        if let Some(k) = own {
+            candidates[..=k].rotate_right(1);
+        }
+    }
+
     /// What a target is about, across languages: the article path without its locale folder,
     /// or the intent id (an intent linked to an article shares the article's topic). Borrowed,
     /// for comparisons in the ranking loops.
     fn topic_key(&self, target: Target) -> TopicKey<'_> {
         match target {
-            Target::Article(i) => TopicKey::Path(self.kb.articles()[i].id.path_without_locale()),
-            Target::Intent(i) => match &self.intents[i].article {
-                Some(a) => TopicKey::Path(a.path_without_locale()),
+            Target::Article(i) => TopicKey::Article(self.kb.topic(i)),
+            Target::Intent(i) => match self.intents[i]
+                .article
+                .as_ref()
+                .and_then(|a| self.kb.topic_of(a))
+            {
+                Some(t) => TopicKey::Article(t),
                 None => TopicKey::Intent(self.intents[i].id.as_str()),
             },
         }
@@ -950,6 +1116,41 @@ impl Engine {
         let cal = *self.calibration_for(&analysis);
         self.rank(&mut analysis, &cal);
         self.decide(&analysis)
+    }
+
+    /// A follow-up that makes no sense alone ("and to Canada?"), asked together with the
+    /// question that found the previous topic (`context`): the two together find the topic,
+    /// the follow-up's own words (`alone`: its analysis by itself) the section of it to quote
+    /// ("Canada", not the "Germany" of the earlier question). The language is the context's
+    /// when the follow-up gives no hint.
+    pub fn ask_follow_up(&self, question: &Question<'_>, alone: &Analysis, context: &str) -> Reply {
+        let combined = format!("{context} {}", question.text);
+        let both = self.analyze(&Question {
+            text: &combined,
+            locale_hint: question.locale_hint.clone(),
+        });
+        let reply = self.decide(&both);
+        if reply.outcome != Outcome::Answer {
+            return reply;
+        }
+        let Some(top) = both.candidates.first() else {
+            return reply;
+        };
+        let Target::Article(i) = top.target else {
+            return reply;
+        };
+        // Where the follow-up's own words land in the same article, if anywhere.
+        let section = alone
+            .candidates
+            .iter()
+            .find(|c| c.target == top.target)
+            .and_then(|c| c.m.section);
+        match section {
+            Some(s) if Some(s) != top.m.section => {
+                self.reply_with_article(reply, &both, i, Some(s))
+            }
+            _ => reply,
+        }
     }
 
     /// Turns an analysis into a reply.
@@ -1136,7 +1337,7 @@ impl Engine {
             (found, section)
         } else if let Some(c) = a.candidates.iter().find(|c| {
             matches!(c.target, Target::Article(j) if self.kb.articles()[j].locale.language() == lang
-                && self.kb.articles()[j].id.path_without_locale() == found.id.path_without_locale())
+                && self.kb.topic(j) == self.kb.topic(i))
         }) {
             let Target::Article(j) = c.target else {
                 unreachable!()
@@ -1184,6 +1385,8 @@ struct ArticleTerms {
     utterances: Vec<Vec<String>>,
     /// Each section, heading included.
     sections: Vec<Vec<String>>,
+    /// The title with each section's heading, by section number.
+    headings: Vec<(usize, Vec<String>)>,
 }
 
 /// Analyzes articles on all cores; the result is in the articles' order.
@@ -1206,9 +1409,19 @@ fn analyze_articles(nlu: &Nlu, articles: &[Article]) -> Vec<ArticleTerms> {
                 ))
             })
             .collect();
+        let headings = a
+            .sections
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let h = s.heading.as_deref()?;
+                Some((i, an.terms(&format!("{} {h}", a.title))))
+            })
+            .collect();
         ArticleTerms {
             utterances,
             sections,
+            headings,
         }
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -7,7 +7,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Calibration, Thresholds};
+use crate::conversation::{Core, Outcome as TurnOutcome};
 use crate::engine::{calibrated, Analysis, Engine, Features, Outcome, Question, Reply, N_FEATURES};
+use crate::escalation::Policy;
+use crate::progress::{Progress, Silent, Task};
 
 /// Errors reading a labelled set: the user's to fix.
 #[derive(Debug, thiserror::Error)]
@@ -114,26 +117,52 @@ fn hits(expect: &Expect, reply: &Reply) -> bool {
     }
 }
 
-/// The messages' embeddings, in one batch per 256 (none when the engine is lexical).
-fn embeddings(engine: &Engine, set: &[Labelled]) -> Vec<Option<Vec<f32>>> {
-    set.chunks(256)
+/// How many questions are embedded in one batch.
+const EMBED_BATCH: usize = 256;
+
+/// The messages' embeddings, in one batch per 256 (none when the engine is lexical); tells
+/// `progress` after each batch.
+fn embeddings(engine: &Engine, set: &[Labelled], progress: &dyn Progress) -> Vec<Option<Vec<f32>>> {
+    set.chunks(EMBED_BATCH)
         .flat_map(|chunk| {
             let texts: Vec<&str> = chunk.iter().map(|l| l.q.as_str()).collect();
-            engine.embed_messages(&texts)
+            let embedded = engine.embed_messages(&texts);
+            progress.advance(chunk.len() as u64);
+            embedded
         })
         .collect()
 }
 
-/// Runs every labelled question through the engine.
-pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
-    let embedded = embeddings(engine, set);
-    set.iter()
-        .zip(&embedded)
-        .map(|(l, e)| {
+/// Runs every labelled question through the engine and the escalation policy's
+/// single-message triggers: the outcome the service gives a conversation's first message.
+pub fn run(engine: &Engine, policy: &Policy, set: &[Labelled]) -> Vec<Outcome1> {
+    run_reporting(engine, policy, set, &Silent)
+}
+
+/// `run`, telling `progress` how many questions are done.
+pub fn run_reporting(
+    engine: &Engine,
+    policy: &Policy,
+    set: &[Labelled],
+    progress: &dyn Progress,
+) -> Vec<Outcome1> {
+    let core = Core::new(engine, policy);
+    progress.begin(Task::Evaluating, set.len() as u64);
+    let mut outcomes = Vec::with_capacity(set.len());
+    for chunk in set.chunks(EMBED_BATCH) {
+        let texts: Vec<&str> = chunk.iter().map(|l| l.q.as_str()).collect();
+        let embedded = engine.embed_messages(&texts);
+        outcomes.extend(chunk.iter().zip(&embedded).map(|(l, e)| {
             let mut analysis = engine.retrieve_message(&Question::new(&l.q), e.as_deref());
             let cal = *engine.calibration_for(&analysis);
             engine.rank(&mut analysis, &cal);
-            let reply = engine.decide(&analysis);
+            let turned = core.settle_alone(&l.q, engine.decide(&analysis));
+            let mut reply = turned.reply;
+            reply.outcome = match turned.outcome {
+                TurnOutcome::Answer => Outcome::Answer,
+                TurnOutcome::Clarify => Outcome::Clarify,
+                TurnOutcome::Escalate | TurnOutcome::Handoff => Outcome::Escalate,
+            };
             let top1 = reply.outcome != Outcome::Escalate && hits(&l.expect, &reply);
             Outcome1 {
                 line: l.line,
@@ -144,8 +173,11 @@ pub fn run(engine: &Engine, set: &[Labelled]) -> Vec<Outcome1> {
                 reply,
                 top1,
             }
-        })
-        .collect()
+        }));
+        progress.advance(chunk.len() as u64);
+    }
+    progress.end();
+    outcomes
 }
 
 /// Counts for one language (or all).
@@ -270,8 +302,26 @@ pub struct Fit {
 /// at most `max_false_escalation` of the answerable ones. With the semantic layer on, only the
 /// questions in a language the model covers are used: the hybrid calibration weighs no others.
 pub fn fit(engine: &Engine, set: &[Labelled], max_false_escalation: f64) -> Fit {
+    fit_reporting(engine, set, max_false_escalation, &Silent)
+}
+
+/// `fit`, telling `progress` how far it is: embedding the questions, then for each of the
+/// three weights of unknown words, retrieving every question and each point of the grid.
+pub fn fit_reporting(
+    engine: &Engine,
+    set: &[Labelled],
+    max_false_escalation: f64,
+    progress: &dyn Progress,
+) -> Fit {
     let base = *engine.calibration();
-    let embedded = embeddings(engine, set);
+    let unknown_weights = [1.0, 0.6, 0.3];
+    let grid_len = 6 * 4 * 4 * if engine.is_semantic() { 5 } else { 1 };
+    progress.begin(
+        Task::Calibrating,
+        (set.len() + unknown_weights.len() * (set.len() + grid_len)) as u64,
+    );
+    let embedded = embeddings(engine, set, progress);
+    let all = set.len();
     let (set, embedded): (Vec<Labelled>, Vec<Option<Vec<f32>>>) = set
         .iter()
         .cloned()
@@ -283,6 +333,7 @@ pub fn fit(engine: &Engine, set: &[Labelled], max_false_escalation: f64) -> Fit 
                     .hybrid
         })
         .unzip();
+    let skipped = all - set.len();
     let set = set.as_slice();
     // The semantic weight is fitted only when the engine has the semantic layer.
     let rank_semantics: &[f32] = if engine.is_semantic() {
@@ -294,7 +345,7 @@ pub fn fit(engine: &Engine, set: &[Labelled], max_false_escalation: f64) -> Fit 
     // most right answers, then the logistic model; the best accuracy wins, ties go to the
     // better-calibrated model (lower log-loss).
     let mut best: Option<Fitted> = None;
-    for unknown_weight in [1.0, 0.6, 0.3] {
+    for unknown_weight in unknown_weights {
         // Retrieval does not depend on the ranking weights: once per question, then re-rank.
         let mut analyses: Vec<Analysis> = set
             .iter()
@@ -303,6 +354,8 @@ pub fn fit(engine: &Engine, set: &[Labelled], max_false_escalation: f64) -> Fit 
                 engine.retrieve_embedded(&Question::new(&l.q), e.as_deref(), unknown_weight)
             })
             .collect();
+        // The questions left out above (not in the model's languages) count as retrieved.
+        progress.advance((set.len() + skipped) as u64);
         let grid = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
             .into_iter()
             .flat_map(|c| [0.0, 0.1, 0.2, 0.4].map(move |b| (c, b)))
@@ -326,6 +379,7 @@ pub fn fit(engine: &Engine, set: &[Labelled], max_false_escalation: f64) -> Fit 
             if right > ranked.1 {
                 ranked = (cal, right);
             }
+            progress.advance(1);
         }
         let mut cal = ranked.0;
         let samples: Vec<(Features, f32)> = set
@@ -360,6 +414,7 @@ pub fn fit(engine: &Engine, set: &[Labelled], max_false_escalation: f64) -> Fit 
             });
         }
     }
+    progress.end();
     let Fitted { cal, samples, .. } = best.expect("the loop runs at least once");
 
     // Pick the clarify threshold on the fitted confidences.

@@ -16,17 +16,22 @@
 //! ```
 
 pub mod config;
+pub mod conversation;
+pub mod convtest;
 pub mod diagnostic;
 pub mod engine;
 pub mod escalation;
 pub mod eval;
+pub mod flows;
 pub mod http;
+pub mod ids;
 pub mod intents;
 pub mod kb;
 pub mod locale;
 pub mod messages;
 pub mod nlu;
 pub mod pii;
+pub mod progress;
 pub mod search;
 pub mod store;
 

@@ -108,9 +108,81 @@ impl fmt::Debug for Locale {
     }
 }
 
+/// A language: an ISO 639-1 code such as `en`, checked on construction. What a turn is in;
+/// a [`Locale`] adds the region.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Language(&'static str);
+
+impl Language {
+    /// The code, e.g. `pt`.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// English, the default of the defaults.
+    pub fn english() -> Language {
+        Language("en")
+    }
+}
+
+impl FromStr for Language {
+    type Err = LocaleError;
+
+    /// A code, or the language of a locale (`pt-BR` is `pt`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let locale: Locale = s.parse()?;
+        ISO_639_1
+            .iter()
+            .find(|&&code| code == locale.language())
+            .map(|&code| Language(code))
+            .ok_or_else(|| LocaleError(s.to_string()))
+    }
+}
+
+impl From<&Locale> for Language {
+    fn from(l: &Locale) -> Language {
+        l.language().parse().unwrap_or_else(|_| Language::english())
+    }
+}
+
+impl TryFrom<String> for Language {
+    type Error = LocaleError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Language> for String {
+    fn from(l: Language) -> String {
+        l.0.to_string()
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl fmt::Debug for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Language({})", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_language_is_a_checked_iso_code() {
+        assert_eq!("pt-BR".parse::<Language>().unwrap().as_str(), "pt");
+        assert_eq!("nl".parse::<Language>().unwrap().to_string(), "nl");
+        assert!("xx".parse::<Language>().is_err());
+        let l: Language = serde_json::from_str("\"es\"").unwrap();
+        assert_eq!(serde_json::to_string(&l).unwrap(), "\"es\"");
+    }
 
     #[test]
     fn parses_language_and_region() {

@@ -1,5 +1,9 @@
 //! The subcommands: ask, search, check, eval, calibrate, chat, serve, forget.
 
+mod paths;
+mod progress;
+mod start;
+
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,14 +15,20 @@ mod report;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use concierge::config::Settings;
+use concierge::config::{NamedInFile, Settings};
+use concierge::conversation::{Core, Message, Outcome as TurnOutcome, Start, Turned};
 use concierge::diagnostic::Diagnostic;
-use concierge::engine::{Engine, Outcome, Question, Reply};
-use concierge::escalation::{DeliveryState, EscalationId, Outbox, OutboxError};
+use concierge::engine::{Engine, Outcome, Question};
+use concierge::escalation::{DeliveryState, EscalationId, Outbox, OutboxError, Policy};
 use concierge::eval;
 use concierge::http::wire::TicketOut;
 use concierge::locale::Locale;
-use concierge::store::{self, SqliteStore, Store};
+use concierge::pii;
+use concierge::store::{
+    self, Conversation, ConversationId, Customer, MemoryStore, SqliteStore, Store,
+};
+
+use progress::{Reporter, Verbosity};
 
 /// How often `serve` purges what is past retention.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
@@ -114,9 +124,10 @@ struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
     /// Folder for the service's data: the database of conversations and tickets,
-    /// `DIR/concierge.sqlite3` (created if missing).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA)]
-    data: PathBuf,
+    /// `DIR/concierge.sqlite3`. A folder named here must exist; the default ./data is
+    /// created if missing.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
 }
 
 /// Where `serve` keeps its database unless told otherwise.
@@ -252,12 +263,15 @@ impl Cli {
 }
 
 fn settings(s: &Sources) -> Result<Settings> {
-    let mut settings = match &s.config {
-        Some(path) => Settings::from_file(path)?,
+    if let Some(path) = &s.config {
+        paths::require_config(path)?;
+    }
+    let (mut settings, named) = match &s.config {
+        Some(path) => Settings::from_file_naming(path)?,
         None if PathBuf::from("concierge.yaml").is_file() => {
-            Settings::from_file("concierge.yaml".as_ref())?
+            Settings::from_file_naming("concierge.yaml".as_ref())?
         }
-        None => Settings::default(),
+        None => (Settings::default(), NamedInFile::default()),
     };
     if let Some(kb) = &s.kb {
         settings.knowledge_base = kb.clone();
@@ -271,11 +285,17 @@ fn settings(s: &Sources) -> Result<Settings> {
     if s.lexical_only {
         settings.semantic.enabled = false;
     }
+    paths::require_named(s, &settings, named)?;
     Ok(settings)
 }
 
 /// Loads the engine; problems in the content are logged as warnings and the rest is served.
 fn load(s: &Sources) -> Result<(Engine, Vec<Diagnostic>)> {
+    load_reporting(s, &Reporter::new(Verbosity::LongWork))
+}
+
+/// `load`, telling `progress` what it does (the first start embeds the shop: minutes).
+fn load_reporting(s: &Sources, progress: &Reporter) -> Result<(Engine, Vec<Diagnostic>)> {
     let settings = settings(s)?;
     if !settings.knowledge_base.is_dir() {
         bail!(
@@ -283,11 +303,21 @@ fn load(s: &Sources) -> Result<(Engine, Vec<Diagnostic>)> {
             settings.knowledge_base.display()
         );
     }
-    let (engine, diags) = Engine::load(&settings).context("loading the shop")?;
+    progress.starting(&settings);
+    let (engine, diags) =
+        Engine::load_reporting(&settings, None, progress).context("loading the shop")?;
     if let Some(why) = engine.semantic_off_reason() {
         eprintln!("warning: the semantic layer is off (semantic.on_error: lexical): {why}");
     }
     Ok((engine, diags))
+}
+
+/// The shop's escalation policy, as the service applies it.
+fn policy(s: &Sources) -> Result<Policy> {
+    settings(s)?
+        .escalation
+        .policy()
+        .context("the config's `escalation.policy`")
 }
 
 fn warn_diagnostics(diags: &[Diagnostic]) {
@@ -297,20 +327,23 @@ fn warn_diagnostics(diags: &[Diagnostic]) {
     }
 }
 
-fn print_reply(out: &mut impl Write, reply: &Reply, json: bool) -> Result<()> {
+fn print_turned(out: &mut impl Write, turned: &Turned, json: bool) -> Result<()> {
+    let reply = &turned.reply;
     if json {
-        serde_json::to_writer(&mut *out, reply)?;
+        // The engine's reply as the service decided it: the outcome and the reason of a
+        // hand-over are the conversation core's.
+        let mut v = serde_json::to_value(reply)?;
+        v["outcome"] = turned.outcome.as_str().into();
+        if let Some(reason) = turned.escalation {
+            v["escalation"] = reason.as_str().into();
+        }
+        serde_json::to_writer(&mut *out, &v)?;
         writeln!(out)?;
     } else {
-        let tag = match reply.outcome {
-            Outcome::Answer => "answer",
-            Outcome::Clarify => "clarify",
-            Outcome::Escalate => "escalate",
-        };
         writeln!(
             out,
-            "[{tag} {:.2} {}] {}",
-            reply.confidence, reply.language, reply.text
+            "[{} {:.2} {}] {}",
+            turned.outcome, reply.confidence, reply.language, reply.text
         )?;
         if let Some(link) = &reply.link {
             writeln!(out, "  → {} ({})", link.title, link.url)?;
@@ -323,17 +356,20 @@ fn print_reply(out: &mut impl Write, reply: &Reply, json: bool) -> Result<()> {
 fn ask(a: AskArgs) -> Result<ExitCode> {
     let (engine, diags) = load(&a.sources)?;
     warn_diagnostics(&diags);
+    let policy = policy(&a.sources)?;
+    // No conversation: the single-message triggers, through the service's own path.
+    let core = Core::new(&engine, &policy);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let hint = a.locale.clone();
     if !a.question.is_empty() {
         let q = lossy_join(&a.question);
-        let question = Question::new(&q).with_locale_hint(hint);
+        let question = Question::new(&q).with_locale_hint(hint.clone());
         if a.explain {
             explain(&engine, &question);
         }
-        let reply = engine.ask(&question);
-        print_reply(&mut out, &reply, a.json)?;
+        let turned = core.alone(&Message::new(&q).with_locale(hint));
+        print_turned(&mut out, &turned, a.json)?;
         return Ok(ExitCode::SUCCESS);
     }
     // One question per line, answered as it arrives: other tools stream through this.
@@ -346,10 +382,9 @@ fn ask(a: AskArgs) -> Result<ExitCode> {
             break;
         }
         let text = String::from_utf8_lossy(&line);
-        let reply = engine.ask(
-            &Question::new(text.trim_end_matches(['\n', '\r'])).with_locale_hint(hint.clone()),
-        );
-        print_reply(&mut out, &reply, a.json)?;
+        let turned = core
+            .alone(&Message::new(text.trim_end_matches(['\n', '\r'])).with_locale(hint.clone()));
+        print_turned(&mut out, &turned, a.json)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -429,20 +464,23 @@ fn check(s: Sources) -> Result<ExitCode> {
     }
     let articles = engine.knowledge_base().len();
     let intents = engine.intents().len();
+    let flows = engine.flows().len();
     if errors > 0 {
-        eprintln!("{errors} error(s), {warnings} warning(s) in {articles} article(s) and {intents} intent(s)");
+        eprintln!("{errors} error(s), {warnings} warning(s) in {articles} article(s), {intents} intent(s) and {flows} flow(s)");
         Ok(ExitCode::from(1))
     } else {
-        println!("ok: {articles} article(s), {intents} intent(s), {warnings} warning(s)");
+        println!("ok: {articles} article(s), {intents} intent(s), {flows} flow(s), {warnings} warning(s)");
         Ok(ExitCode::SUCCESS)
     }
 }
 
 fn eval_cmd(a: EvalArgs) -> Result<ExitCode> {
-    let (engine, diags) = load(&a.sources)?;
+    let progress = Reporter::new(Verbosity::Steps);
+    let (engine, diags) = load_reporting(&a.sources, &progress)?;
     warn_diagnostics(&diags);
     let set = eval::read_labelled(&a.file)?;
-    let outcomes = eval::run(&engine, &set);
+    let policy = policy(&a.sources)?;
+    let outcomes = eval::run_reporting(&engine, &policy, &set, &progress);
     let report = eval::report(&outcomes);
     if let Some(path) = &a.dump {
         let mut f = std::io::BufWriter::new(
@@ -573,10 +611,11 @@ fn eval_ratio(a: usize, b: usize) -> f64 {
 }
 
 fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
-    let (engine, diags) = load(&a.sources)?;
+    let progress = Reporter::new(Verbosity::Steps);
+    let (engine, diags) = load_reporting(&a.sources, &progress)?;
     warn_diagnostics(&diags);
     let set = eval::read_labelled(&a.file)?;
-    let fit = eval::fit(&engine, &set, a.max_false_escalation);
+    let fit = eval::fit_reporting(&engine, &set, a.max_false_escalation, &progress);
     #[derive(serde::Serialize)]
     struct Fitted {
         thresholds: concierge::config::Thresholds,
@@ -605,6 +644,8 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
             semantic: Fitted,
         }
         print!("{}", serde_yaml::to_string(&Semantic { semantic: fitted })?);
+        println!("# fitted on the shop's own questions: self-calibration is no longer needed");
+        println!("self_calibration: false");
     } else {
         println!(
             "# lexical engine, fitted by `concierge calibrate {}` on {} questions",
@@ -612,17 +653,28 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
             set.len()
         );
         print!("{}", serde_yaml::to_string(&fitted)?);
+        println!("# fitted on the shop's own questions: self-calibration is no longer needed");
+        println!("self_calibration: false");
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn chat(s: Sources) -> Result<ExitCode> {
-    let (engine, diags) = load(&s)?;
+    let progress = Reporter::new(Verbosity::Steps);
+    let (engine, diags) = load_reporting(&s, &progress)?;
     warn_diagnostics(&diags);
+    let policy = policy(&s)?;
+    let core = Core::new(&engine, &policy);
+    // One conversation, kept in memory: the service's path, so follow-ups and hand-overs
+    // behave as they do in the widget.
+    let store = MemoryStore::new(1);
     let name = &engine.settings().shop.name;
+    start::ready(&engine, &progress);
     println!("{name} — chat with the shop's assistant. Type your question; an empty line or Ctrl-D ends.");
+    start::print_questions_to_try(&engine)?;
     let stdin = std::io::stdin();
-    let mut last: Option<Reply> = None;
+    let mut conversation: Option<ConversationId> = None;
+    let mut last: Option<Turned> = None;
     loop {
         print!("you> ");
         std::io::stdout().flush()?;
@@ -634,16 +686,28 @@ fn chat(s: Sources) -> Result<ExitCode> {
         // A number picks a "did you mean" choice of the previous reply.
         let picked = last
             .as_ref()
-            .filter(|r| r.outcome == Outcome::Clarify)
-            .and_then(|r| {
+            .filter(|t| t.outcome == TurnOutcome::Clarify)
+            .and_then(|t| {
                 text.parse::<usize>()
                     .ok()
-                    .and_then(|n| r.suggestions.get(n.wrapping_sub(1)))
+                    .and_then(|n| t.reply.suggestions.get(n.wrapping_sub(1)))
             })
             .map(|s| s.title.clone());
-        let reply = engine.ask(&Question::new(picked.as_deref().unwrap_or(text)));
+        let masked = pii::mask(picked.as_deref().unwrap_or(text)).into_owned();
+        let start = match &conversation {
+            Some(id) => Start::Existing(id.clone()),
+            None => Start::New(Conversation::new(
+                ConversationId::generate(),
+                "cli",
+                Customer::default(),
+                store::now_ms(),
+            )),
+        };
+        let recorded = core.take_turn(&store, start, &Message::new(&masked), || {})?;
+        let turned = recorded.turned;
+        let reply = &turned.reply;
         println!("bot> {}", reply.text.replace('\n', "\n     "));
-        if reply.outcome == Outcome::Clarify {
+        if turned.outcome == TurnOutcome::Clarify {
             for (i, s) in reply.suggestions.iter().enumerate() {
                 println!("     {}) {}", i + 1, s.title);
             }
@@ -651,7 +715,8 @@ fn chat(s: Sources) -> Result<ExitCode> {
         if let Some(link) = &reply.link {
             println!("     → {} ({})", link.title, link.url);
         }
-        last = Some(reply);
+        conversation = Some(recorded.conversation);
+        last = Some(turned);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -667,10 +732,11 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     if let Some(listen) = a.listen {
         settings.http.listen = listen;
     }
+    let data = paths::data_dir(a.data)?;
     // Opened before anything listens: a database that cannot be opened stops the service
     // with the path in the message, instead of failing the first shopper.
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&a.data)?);
-    tracing::info!(path = %a.data.join(store::FILE_NAME).display(), "conversations are kept in the database");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&data)?);
+    tracing::info!(path = %data.join(store::FILE_NAME).display(), "conversations are kept in the database");
     // Retention runs at start and then hourly (the default `storage:` settings).
     store::spawn_retention(store.clone(), settings.storage.clone(), RETENTION_EVERY)
         .context("starting the retention thread")?;

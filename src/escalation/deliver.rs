@@ -64,6 +64,8 @@ pub struct Deliverer {
     url: reqwest::Url,
     client: reqwest::Client,
     outbox: Arc<dyn Outbox>,
+    /// How long the worker sleeps when nothing is due and nothing wakes it.
+    idle_poll: Duration,
 }
 
 impl Deliverer {
@@ -84,12 +86,26 @@ impl Deliverer {
         notify: Arc<Notify>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<JoinHandle<()>, DeliverError> {
+        Deliverer::spawn_polling(settings, outbox, notify, shutdown, IDLE_POLL)
+    }
+
+    /// `spawn` with the idle poll given instead of 5 s. Tests pass an hour, so that only
+    /// `notify` can wake the worker, whatever the speed of the machine.
+    pub fn spawn_polling(
+        settings: WebhookSettings,
+        outbox: Arc<dyn Outbox>,
+        notify: Arc<Notify>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        idle_poll: Duration,
+    ) -> Result<JoinHandle<()>, DeliverError> {
         settings.validate()?;
         if !settings.enabled() {
             info!("escalation.webhook.url is empty: escalation tickets are kept in the outbox and not sent");
             return Ok(tokio::spawn(shutdown));
         }
-        let deliverer = Arc::new(Deliverer::new(settings, outbox)?);
+        let mut deliverer = Deliverer::new(settings, outbox)?;
+        deliverer.idle_poll = idle_poll;
+        let deliverer = Arc::new(deliverer);
         info!(
             url = %deliverer.url_for_humans(),
             format = ?deliverer.settings.format,
@@ -120,6 +136,7 @@ impl Deliverer {
             url,
             client,
             outbox,
+            idle_poll: IDLE_POLL,
         })
     }
 
@@ -129,7 +146,7 @@ impl Deliverer {
         let mut in_flight: JoinSet<()> = JoinSet::new();
         let mut tasks: HashMap<tokio::task::Id, EscalationId> = HashMap::new();
         loop {
-            let mut wait = IDLE_POLL;
+            let mut wait = self.idle_poll;
             if tasks.len() < limit {
                 wait = self.start_due(&mut in_flight, &mut tasks).await;
             }
@@ -183,11 +200,11 @@ impl Deliverer {
             tasks.insert(handle.id(), id);
         }
         if tasks.len() >= limit {
-            return IDLE_POLL; // A finished attempt wakes the loop.
+            return self.idle_poll; // A finished attempt wakes the loop.
         }
         match blocking(&self.outbox, |o| o.next_due_ms()).await {
-            Ok(None) => IDLE_POLL,
-            Ok(Some(at)) if at > now => Duration::from_millis(at - now).min(IDLE_POLL),
+            Ok(None) => self.idle_poll,
+            Ok(Some(at)) if at > now => Duration::from_millis(at - now).min(self.idle_poll),
             // Due now: one in flight, or one that fell due since `due` was read.
             Ok(Some(_)) if tasks.is_empty() => Duration::from_millis(10),
             Ok(Some(_)) => BUSY_POLL,

@@ -36,7 +36,7 @@ use super::{EscalationId, Handoff, Mode, Priority, Reason};
 use crate::engine::{EscalationReason, Outcome, Reply};
 use crate::locale::Locale;
 use crate::nlu::words;
-use crate::store::{Customer, Feedback, Turn};
+use crate::store::{Customer, Feedback, Outcome as TurnOutcome, Turn};
 
 /// The built-in intent of a shopper asking for a person.
 pub const HUMAN_HANDOFF_INTENT: &str = "human_handoff";
@@ -50,9 +50,6 @@ const SMALL_TALK_INTENTS: &[&str] = &[
     "abuse",
     "out_of_scope",
 ];
-
-/// The `outcome` of a turn that answered the hand-over dialogue.
-pub const DIALOGUE_OUTCOME: &str = "handoff";
 
 /// A subject is cut to this many characters.
 const SUBJECT_MAX_CHARS: usize = 80;
@@ -287,14 +284,14 @@ impl Decision {
     /// or `handoff` for a message of the dialogue. The policy reads it back: a `handoff` turn
     /// ends a run of fallbacks (a shopper who cancelled is not offered a person again at the
     /// next clarify) and is never a ticket's subject.
-    pub fn recorded_outcome(&self, reply: &Reply) -> &'static str {
+    pub fn recorded_outcome(&self, reply: &Reply) -> TurnOutcome {
         if self.dialogue {
-            return DIALOGUE_OUTCOME;
+            return TurnOutcome::Handoff;
         }
         match reply.outcome {
-            Outcome::Answer => "answer",
-            Outcome::Clarify => "clarify",
-            Outcome::Escalate => "escalate",
+            Outcome::Answer => TurnOutcome::Answer,
+            Outcome::Clarify => TurnOutcome::Clarify,
+            Outcome::Escalate => TurnOutcome::Escalate,
         }
     }
 }
@@ -421,7 +418,9 @@ impl Policy {
                 .turns
                 .iter()
                 .rev()
-                .take_while(|turn| turn.outcome == "clarify" || turn.outcome == "escalate")
+                .take_while(|turn| {
+                    matches!(turn.outcome, TurnOutcome::Clarify | TurnOutcome::Escalate)
+                })
                 .count();
             if 1 + earlier >= n {
                 return Some(Reason::RepeatedFallback);
@@ -873,9 +872,9 @@ fn subject(input: &TurnInput<'_>, intent: Option<&str>, left: Option<&str>) -> S
         t.intent
             .as_deref()
             .is_some_and(|i| SMALL_TALK_INTENTS.contains(&i))
-            && t.outcome != "clarify"
+            && t.outcome != TurnOutcome::Clarify
     };
-    let said = |t: &&Turn| t.outcome != DIALOGUE_OUTCOME && !t.text.trim().is_empty();
+    let said = |t: &&Turn| t.outcome != TurnOutcome::Handoff && !t.text.trim().is_empty();
     let first = input
         .turns
         .iter()
@@ -1361,12 +1360,12 @@ mod tests {
         r
     }
 
-    fn turn(text: &str, outcome: &str, lang: &str) -> Turn {
+    fn turn(text: &str, outcome: TurnOutcome, lang: &str) -> Turn {
         Turn {
             id: MessageId::generate(),
             text: text.into(),
             reply: "…".into(),
-            outcome: outcome.into(),
+            outcome,
             language: lang.into(),
             intent: None,
             article: None,
@@ -1860,7 +1859,7 @@ mod tests {
         let d = chat.say("cancel", &clarify("en"));
         assert_eq!(
             (d.step, d.recorded_outcome(&clarify("en"))),
-            (Step::Cancelled, "handoff")
+            (Step::Cancelled, TurnOutcome::Handoff)
         );
         no_handover(&chat.say("c", &clarify("en")));
         assert_eq!(chat.say("d", &clarify("en")).step, Step::AskedForEmail);

@@ -162,7 +162,7 @@ mod tests {
             id: MessageId::generate(),
             text: text.into(),
             reply: reply.into(),
-            outcome: "answer".into(),
+            outcome: crate::store::Outcome::Answer,
             language: "en".into(),
             intent: None,
             article: None,

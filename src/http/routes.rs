@@ -11,18 +11,14 @@ use utoipa::OpenApi;
 
 use super::error::{ApiError, ErrorKind};
 use super::wire::*;
-use super::{AppState, CorePermit};
-use crate::engine::{Engine, Question, Reply};
-use crate::escalation::{
-    build_ticket, suggested_articles, Decision, DeliveryState, EarlierConversation, EscalationId,
-    Handoff, OutboxError, Policy, Step, Ticket, TicketContext, TurnInput,
-};
+use super::AppState;
+use crate::conversation::{Core, Message, Recorded, Start};
+use crate::engine::Question;
+use crate::escalation::{DeliveryState, EscalationId, OutboxError};
 use crate::kb::ArticleId;
 use crate::locale::Locale;
 use crate::pii;
-use crate::store::{
-    self, Conversation, ConversationId, Customer, Feedback, MessageId, Store, Turn,
-};
+use crate::store::{self, Conversation, ConversationId, Customer, Feedback, MessageId};
 
 const WIDGET_JS: &str = include_str!("assets/widget.js");
 const DEMO_HTML: &str = include_str!("assets/demo.html");
@@ -210,74 +206,36 @@ pub async fn post_message(
     };
     let store = state.inner.store.clone();
     let policy = state.inner.policy.clone();
+    let start = match existing {
+        Some(id) => Start::Existing(id),
+        // Created with its first turn, in the same transaction.
+        None => Start::New(Conversation::new(
+            ConversationId::generate(),
+            channel,
+            customer,
+            store::now_ms(),
+        )),
+    };
     let notices_at = state.now();
-    let handled = state
+    let recorded = state
         .blocking_releasing(move |permit| {
-            answer_and_record(
-                Answering {
-                    engine: &engine,
-                    store: store.as_ref(),
-                    policy: &policy,
-                    notices_at,
-                    received,
-                },
-                permit,
-                existing,
-                Conversation::new(
-                    ConversationId::generate(),
-                    channel,
-                    customer,
-                    store::now_ms(),
-                ),
-                text,
-                locale,
-                embedding.as_deref(),
-            )
+            let message = Message::new(&text)
+                .with_locale(locale)
+                .with_embedding(embedding.as_deref())
+                .with_notices_at(notices_at)
+                .with_received(received);
+            Core::new(&engine, &policy).take_turn(store.as_ref(), start, &message, || drop(permit))
         })
         .await?
         .map_err(store_error)?;
-    if handled.ticket.is_some() {
-        // Committed: the worker may send it now.
-        state.inner.outbox_ready.notify_one();
-    }
-    let Handled {
+    let Recorded {
         conversation,
         message,
-        reply,
-        decision,
-        handoff,
-        ticket,
-    } = handled;
-    let mut response = MessageResponse::new(conversation.to_string(), message.to_string(), reply);
-    if let Some(text) = decision.text {
-        response.text = text;
-    }
-    let reason = match (&ticket, &handoff) {
-        (Some(t), _) => Some(t.reason),
-        (None, Handoff::AwaitingEmail { reason, .. } | Handoff::AwaitingMessage { reason, .. }) => {
-            Some(*reason)
-        }
-        _ => None,
-    };
-    if decision.step != Step::Bot {
-        // The dialogue speaks now: no "did you mean" choices under it.
-        response.suggestions.clear();
-        response.outcome = if decision.step == Step::Cancelled {
-            "answer".into()
-        } else {
-            "escalate".into()
-        };
-        if let Some(r) = reason {
-            response.escalation = Some(r.as_str().to_string());
-        }
-    }
-    response.handoff = HandoffOut::from_state(&handoff);
-    state.inner.metrics.message(
-        &response.outcome,
-        &response.language,
-        response.escalation.as_deref(),
-    );
-    if let Some(t) = &ticket {
+        turned,
+    } = recorded;
+    if let Some(t) = &turned.ticket {
+        // Committed: the worker may send it now.
+        state.inner.outbox_ready.notify_one();
         tracing::info!(
             conversation_id = %conversation,
             ticket_id = %t.id,
@@ -286,6 +244,13 @@ pub async fn post_message(
             "escalation committed to the outbox"
         );
     }
+    let response =
+        MessageResponse::from_turned(conversation.to_string(), message.to_string(), turned);
+    state.inner.metrics.message(
+        &response.outcome,
+        &response.language,
+        response.escalation.as_deref(),
+    );
     // Never the shopper's text at info level: it may hold personal data.
     tracing::info!(
         conversation_id = %conversation,
@@ -299,163 +264,6 @@ pub async fn post_message(
     );
     Ok(Json(response))
 }
-
-/// What one message did: the reply, the policy's decision, the conversation's hand-over
-/// state after it, and the ticket committed with it.
-struct Handled {
-    conversation: ConversationId,
-    message: MessageId,
-    reply: Reply,
-    decision: Decision,
-    handoff: Handoff,
-    ticket: Option<Ticket>,
-}
-
-/// Answers a message and records it: the engine's reply, the escalation policy's decision,
-/// and in ONE store transaction the turn, the new hand-over state and the ticket (if any), so
-/// a ticket exists before the shopper sees the reply. `text` is masked already; `embedding` is
-/// the engine's `embed_question` of it. Blocking: call it on a blocking thread.
-fn answer_and_record(
-    with: Answering<'_>,
-    permit: CorePermit,
-    existing: Option<ConversationId>,
-    new: Conversation,
-    text: String,
-    locale: Option<Locale>,
-    embedding: Option<&[f32]>,
-) -> Result<Handled, store::Error> {
-    let Answering {
-        engine,
-        store,
-        policy,
-        notices_at,
-        received,
-    } = with;
-    let (conversation, is_new) = match existing {
-        Some(id) => (
-            store
-                .conversation(&id)?
-                .ok_or(store::Error::UnknownConversation(id))?,
-            false,
-        ),
-        // Created with its first turn, in the same transaction.
-        None => (new, true),
-    };
-    let (turns, feedback) = if is_new {
-        (Vec::new(), Vec::new())
-    } else {
-        (
-            store.turns(&conversation.id)?,
-            store.feedback(&conversation.id)?,
-        )
-    };
-    let mut reply = engine.ask_embedded(&Question::new(&text).with_locale_hint(locale), embedding);
-    // Notices (issue 15): the editors' active notices on the answer's topic go before it, in
-    // what the shopper sees and in what is recorded. With the turn, this moves to the
-    // conversation core.
-    engine.prepend_notices(&mut reply, notices_at);
-    let now = jiff::Timestamp::now();
-    let decision = policy.decide(&TurnInput {
-        text: &text,
-        reply: &reply,
-        turns: &turns,
-        feedback: &feedback,
-        handoff: &conversation.handoff,
-        customer: &conversation.customer,
-        language: &reply.language,
-        now,
-    });
-    let message = MessageId::generate();
-    let turn = Turn {
-        id: message.clone(),
-        text,
-        reply: decision.text(&reply).to_string(),
-        outcome: decision.recorded_outcome(&reply).to_string(),
-        language: decision.language.clone(),
-        intent: reply.intent.as_ref().map(|i| i.to_string()),
-        article: reply.article.as_ref().map(|a| a.to_string()),
-        confidence: reply.confidence,
-        at_ms: now.as_millisecond().max(0) as u64,
-        response_ms: Some(u32::try_from(received.elapsed().as_millis()).unwrap_or(u32::MAX)),
-    };
-    let ticket = match &decision.ticket {
-        None => None,
-        Some(draft) => {
-            let history = match &conversation.customer.id {
-                Some(customer) => {
-                    store.customer_history(customer, &conversation.id, EARLIER_CONVERSATIONS)?
-                }
-                None => Vec::new(),
-            };
-            let earlier: Vec<EarlierConversation<'_>> = history
-                .iter()
-                .map(|(c, t)| EarlierConversation {
-                    conversation: c,
-                    turns: t,
-                })
-                .collect();
-            let mut all = turns;
-            all.push(turn.clone());
-            let kb = engine.knowledge_base();
-            let suggested =
-                suggested_articles(&reply, |id| kb.get(id).map(|a| engine.link(a, "").url));
-            Some(build_ticket(
-                draft,
-                &TicketContext {
-                    conversation: &conversation,
-                    turns: &all,
-                    earlier: &earlier,
-                    suggested_articles: &suggested,
-                    now,
-                },
-            ))
-        }
-    };
-    let handoff = decision
-        .handoff
-        .clone()
-        .unwrap_or_else(|| conversation.handoff.clone());
-    // The answer is computed; waiting for the commit (a group commit may be syncing to disk)
-    // must not keep another message from being answered.
-    drop(permit);
-    if is_new {
-        store.record_first_turn(
-            conversation.clone(),
-            turn,
-            decision.handoff.as_ref(),
-            ticket.as_ref(),
-        )?;
-    } else {
-        store.record_turn(
-            &conversation.id,
-            turn,
-            decision.handoff.as_ref(),
-            ticket.as_ref(),
-        )?;
-    }
-    Ok(Handled {
-        conversation: conversation.id,
-        message,
-        reply,
-        decision,
-        handoff,
-        ticket,
-    })
-}
-
-/// What answering a message takes.
-struct Answering<'a> {
-    engine: &'a Engine,
-    store: &'a dyn Store,
-    policy: &'a Policy,
-    /// The time the notices are shown for (`AppState::now`).
-    notices_at: jiff::Timestamp,
-    /// When the message arrived: the turn records how long the reply took.
-    received: std::time::Instant,
-}
-
-/// Earlier conversations of the same customer that a ticket carries.
-const EARLIER_CONVERSATIONS: usize = 5;
 
 /// The help-center search box.
 #[utoipa::path(
@@ -528,11 +336,7 @@ pub async fn article(
             let kb = engine.knowledge_base();
             let a = kb.get(&article_id)?;
             let translations = kb
-                .articles()
-                .iter()
-                .filter(|o| {
-                    o.id != a.id && o.id.path_without_locale() == a.id.path_without_locale()
-                })
+                .translations(&a.id)
                 .map(|o| TranslationOut {
                     locale: o.locale.to_string(),
                     id: o.id.to_string(),

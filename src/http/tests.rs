@@ -13,6 +13,8 @@ fn demo_settings() -> Settings {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut s = Settings::from_file(&root.join("concierge.yaml")).expect("demo config");
     s.http.rate_limit.per_minute = 0;
+    // The request deadline is the test's: a loaded machine must not turn an answer into a 503.
+    s.http.request_timeout_ms = 600_000;
     s
 }
 

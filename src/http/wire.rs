@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::conversation::Turned;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Reply, SearchHit};
 use crate::escalation::{DeliveryState, Handoff, OutboxEntry};
@@ -155,6 +156,19 @@ impl MessageResponse {
             }),
             handoff: None,
         }
+    }
+}
+
+impl MessageResponse {
+    /// The response to a turn the conversation core decided.
+    pub fn from_turned(conversation_id: String, message_id: String, t: Turned) -> Self {
+        let mut response = MessageResponse::new(conversation_id, message_id, t.reply);
+        response.outcome = t.outcome.as_str().to_string();
+        if let Some(reason) = t.escalation {
+            response.escalation = Some(reason.as_str().to_string());
+        }
+        response.handoff = HandoffOut::from_state(&t.handoff);
+        response
     }
 }
 

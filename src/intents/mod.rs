@@ -17,6 +17,9 @@ use crate::locale::Locale;
 
 /// The built-in conversational intents, in English, Spanish, Portuguese and Dutch.
 const BUILTIN_YAML: &str = include_str!("builtin.yaml");
+/// What a shop's bot must not answer, whatever the shop (jobs, other shops, medical advice, …):
+/// built-in escalating intents a shop extends or switches off like the conversational ones.
+const OUT_OF_SCOPE_YAML: &str = include_str!("out_of_scope.yaml");
 
 /// An intent's id, e.g. `track_order`: letters, digits, `_`, `-` and `.`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -163,19 +166,22 @@ pub struct Loaded {
     pub disabled: Vec<IntentId>,
 }
 
-/// The built-in intents.
+/// The built-in intents: the conversational ones (`builtin.yaml`) and what a shop's bot must
+/// not answer (`out_of_scope.yaml`).
 pub fn builtin() -> Vec<Intent> {
-    let (loaded, diags) = parse_file(
-        Path::new("<built-in intents>"),
-        BUILTIN_YAML,
-        &Locale::english(),
-        true,
-    );
-    debug_assert!(
-        diags.is_empty(),
-        "built-in intents have problems: {diags:?}"
-    );
-    loaded.intents
+    let mut out = Vec::new();
+    for (name, yaml) in [
+        ("<built-in intents>", BUILTIN_YAML),
+        ("<built-in out-of-scope intents>", OUT_OF_SCOPE_YAML),
+    ] {
+        let (loaded, diags) = parse_file(Path::new(name), yaml, &Locale::english(), true);
+        debug_assert!(
+            diags.is_empty(),
+            "built-in intents have problems: {diags:?}"
+        );
+        out.extend(loaded.intents);
+    }
+    out
 }
 
 /// Loads every `*.yaml`/`*.yml` file under `dir`. A missing directory is no error: a shop may
@@ -325,6 +331,8 @@ fn parse_file(
     let items = match value.get("intents") {
         Some(serde_yaml::Value::Sequence(items)) => items.clone(),
         Some(serde_yaml::Value::Null) | None if value.is_null() => Vec::new(),
+        // A file of flows only (`flows:`): `flows::load_dir` reads it.
+        None if value.get("flows").is_some() => Vec::new(),
         _ => {
             diags.push(
                 Diagnostic::error(
@@ -561,5 +569,82 @@ mod tests {
             .collect();
         assert_eq!(thanks.len(), 1);
         assert!(!thanks[0].builtin);
+    }
+
+    #[test]
+    fn out_of_scope_builtins_escalate_in_every_language() {
+        let b = builtin();
+        assert!(check_examples(&b).is_empty(), "{:?}", check_examples(&b));
+        for id in [
+            "job_application",
+            "other_shop",
+            "medical_advice",
+            "off_topic",
+            "fraud_report",
+            "injury_report",
+            "legal_threat",
+            "product_advice",
+        ] {
+            let i = b
+                .iter()
+                .find(|i| i.id.as_str() == id)
+                .unwrap_or_else(|| panic!("{id}"));
+            assert!(i.escalate && i.builtin, "{id}");
+            for lang in ["en", "es", "pt", "nl"] {
+                let n = i
+                    .examples
+                    .iter()
+                    .filter(|(l, _)| l.language() == lang)
+                    .map(|(_, e)| e.len())
+                    .sum::<usize>();
+                assert!(n >= 8, "{id} has {n} examples in {lang}");
+            }
+        }
+    }
+
+    /// The patterns are certain: ordinary shop questions, in every language, match none.
+    #[test]
+    fn out_of_scope_patterns_leave_shop_questions_alone() {
+        let b = builtin();
+        let shop_questions = [
+            "how long does delivery take to germany",
+            "can i return a jacket i bought from you",
+            "is this jacket good for rainy weather",
+            "what stage is my order in",
+            "o meu pedido está em que estágio",
+            "el paquete llegó con un golpe",
+            "cuánto es el consumo de batería",
+            "hoe lang duurt het terugboeken van mijn geld",
+            "do you sell court shoes",
+            "where is my refund",
+            "can i pay with ideal",
+            "mijn bestelling is nog niet binnen",
+            "quiero devolver unas botas",
+            "quero trocar o tamanho",
+        ];
+        for q in shop_questions {
+            let folded: String = crate::nlu::words(q).collect::<Vec<_>>().join(" ");
+            let hits: Vec<&str> = b
+                .iter()
+                .filter(|i| i.matches_pattern(q, &folded))
+                .map(|i| i.id.as_str())
+                .collect();
+            assert!(hits.is_empty(), "{q:?} matched {hits:?}");
+        }
+        for (q, id) in [
+            ("are you hiring in the warehouse?", "job_application"),
+            ("ik wil solliciteren", "job_application"),
+            ("my lawyer will call you", "legal_threat"),
+            ("me han hackeado la cuenta", "fraud_report"),
+            ("what's the weather forecast for saturday", "off_topic"),
+            (
+                "i bought it at another shop, can i return it here",
+                "other_shop",
+            ),
+        ] {
+            let folded: String = crate::nlu::words(q).collect::<Vec<_>>().join(" ");
+            let i = b.iter().find(|i| i.id.as_str() == id).unwrap();
+            assert!(i.matches_pattern(q, &folded), "{q:?} did not match {id}");
+        }
     }
 }

@@ -103,6 +103,9 @@ pub struct Article {
     pub body_line: usize,
     /// Where it was loaded from.
     pub path: PathBuf,
+    /// The article this one translates (front matter `translation_of: <id>`), when its file
+    /// name differs from the original's.
+    pub translation_of: Option<ArticleId>,
 }
 
 /// The front matter editors write.
@@ -116,6 +119,7 @@ struct FrontMatter {
     tags: Vec<String>,
     #[serde(default)]
     questions: Vec<String>,
+    translation_of: Option<String>,
 }
 
 /// All articles of a shop.
@@ -123,6 +127,11 @@ struct FrontMatter {
 pub struct KnowledgeBase {
     articles: Vec<Article>,
     by_id: HashMap<ArticleId, usize>,
+    /// Per article: its topic, shared by the article and its translations (same path in
+    /// another locale folder, or linked by `translation_of`).
+    topic: Vec<usize>,
+    /// Per topic: its articles, in load order.
+    members: Vec<Vec<usize>>,
 }
 
 impl KnowledgeBase {
@@ -142,12 +151,54 @@ impl KnowledgeBase {
         self.articles.is_empty()
     }
 
-    /// The same topic (same path after the locale folder) in another language, if written.
+    /// The same topic in another language, if written: the article at the same path in the
+    /// other locale folder, else one linked by `translation_of` (original ↔ translation, and
+    /// translations of one original with each other). The article itself when it is in
+    /// `language`.
     pub fn translation(&self, id: &ArticleId, language: &str) -> Option<&Article> {
-        let candidate =
-            ArticleId::try_from(format!("{language}/{}", id.path_without_locale())).ok()?;
-        self.get(&candidate)
-            .filter(|a| a.locale.language() == language)
+        let &i = self.by_id.get(id)?;
+        if self.articles[i].locale.language() == language {
+            return Some(&self.articles[i]);
+        }
+        let same_path = ArticleId::try_from(format!("{language}/{}", id.path_without_locale()))
+            .ok()
+            .and_then(|c| self.get(&c))
+            .filter(|a| a.locale.language() == language);
+        if same_path.is_some() {
+            return same_path;
+        }
+        let members = self.members.get(*self.topic.get(i)?)?;
+        let in_language = || {
+            members
+                .iter()
+                .map(|&j| &self.articles[j])
+                .filter(|a| a.locale.language() == language)
+        };
+        // The original before a translation, when both exist in that language.
+        in_language()
+            .find(|a| a.translation_of.is_none())
+            .or_else(|| in_language().next())
+    }
+
+    /// Every other article of the same topic (its translations), in load order.
+    pub fn translations<'k>(&'k self, id: &ArticleId) -> impl Iterator<Item = &'k Article> + 'k {
+        let i = self.by_id.get(id).copied();
+        i.map(|i| self.members[self.topic[i]].as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .filter(move |&&j| Some(j) != i)
+            .map(|&j| &self.articles[j])
+    }
+
+    /// The topic of the `i`-th article (see `articles`): equal for an article and its
+    /// translations. Dense, from 0.
+    pub fn topic(&self, i: usize) -> usize {
+        self.topic[i]
+    }
+
+    /// The topic of an article, if it exists.
+    pub fn topic_of(&self, id: &ArticleId) -> Option<usize> {
+        self.by_id.get(id).map(|&i| self.topic[i])
     }
 
     /// Builds a knowledge base from articles, dropping (and reporting) duplicate ids.
@@ -176,7 +227,102 @@ impl KnowledgeBase {
             kb.by_id.insert(article.id.clone(), kb.articles.len());
             kb.articles.push(article);
         }
+        diagnostics.extend(kb.link_translations());
         (kb, diagnostics)
+    }
+
+    /// Groups articles into topics: the same path in another locale folder, and
+    /// `translation_of` links. Reports links naming no article, and a second article of one
+    /// language claiming the same original (the first keeps the link).
+    fn link_translations(&mut self) -> Vec<Diagnostic> {
+        let n = self.articles.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        fn union(parent: &mut [usize], a: usize, b: usize) {
+            let (ra, rb) = (root(parent, a), root(parent, b));
+            if ra != rb {
+                parent[ra.max(rb)] = ra.min(rb);
+            }
+        }
+        let mut by_path: HashMap<&str, usize> = HashMap::new();
+        for (i, a) in self.articles.iter().enumerate() {
+            match by_path.get(a.id.path_without_locale()) {
+                Some(&j) => union(&mut parent, i, j),
+                None => {
+                    by_path.insert(a.id.path_without_locale(), i);
+                }
+            }
+        }
+        let mut diagnostics = Vec::new();
+        // (original, language) -> the first article claiming it.
+        let mut claimed: HashMap<(usize, &str), usize> = HashMap::new();
+        for (i, a) in self.articles.iter().enumerate() {
+            let Some(original) = &a.translation_of else {
+                continue;
+            };
+            let line = front_line(a, "translation_of:").or(Some(1));
+            let Some(&o) = self.by_id.get(original) else {
+                diagnostics.push(
+                    Diagnostic::error(
+                        &a.path,
+                        line,
+                        format!("`translation_of: {original}` names no article"),
+                    )
+                    .with_hint("write the `id` of the original article (its path without `.md`, e.g. `en/returns/deadline`, or the `id:` in its front matter)"),
+                );
+                continue;
+            };
+            let language = a.locale.language();
+            if o == i || self.articles[o].locale.language() == language {
+                diagnostics.push(
+                    Diagnostic::error(
+                        &a.path,
+                        line,
+                        format!(
+                            "`translation_of: {original}` names an article in the same language ({language})"
+                        ),
+                    )
+                    .with_hint("name the original in another language, or remove the line"),
+                );
+                continue;
+            }
+            if let Some(&first) = claimed.get(&(o, language)) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        &a.path,
+                        line,
+                        format!(
+                            "`translation_of: {original}`: {} already translates it into `{language}`",
+                            self.articles[first].path.display()
+                        ),
+                    )
+                    .with_hint("one article per language translates an original: fix the id, or merge the two articles"),
+                );
+                continue;
+            }
+            claimed.insert((o, language), i);
+            union(&mut parent, i, o);
+        }
+        let mut dense: HashMap<usize, usize> = HashMap::new();
+        self.topic = Vec::with_capacity(n);
+        self.members = Vec::new();
+        for i in 0..n {
+            let r = root(&mut parent, i);
+            let next = dense.len();
+            let t = *dense.entry(r).or_insert(next);
+            if t == self.members.len() {
+                self.members.push(Vec::new());
+            }
+            self.members[t].push(i);
+            self.topic.push(t);
+        }
+        diagnostics
     }
 
     /// Loads every `*.md` file under `dir`, at any depth. Hidden files and folders are skipped.
@@ -261,10 +407,15 @@ impl KnowledgeBase {
 /// The line of the `id:` key in an article's front matter, when it sets one: where an editor
 /// fixes a duplicate id. Read again from the file, as duplicates are rare.
 fn id_line(article: &Article) -> Option<usize> {
+    front_line(article, "id:")
+}
+
+/// The line of a front-matter key (`key` ends with `:`), read again from the file.
+fn front_line(article: &Article, key: &str) -> Option<usize> {
     let text = std::fs::read_to_string(&article.path).ok()?;
     text.lines()
         .take(article.body_line.saturating_sub(1))
-        .position(|l| l.starts_with("id:"))
+        .position(|l| l.starts_with(key))
         .map(|i| i + 1)
 }
 
@@ -313,13 +464,14 @@ pub fn parse_article(
             locale: None,
             tags: vec![],
             questions: vec![],
+            translation_of: None,
         },
         Err(e) => {
             let line = e.location().map(|l| l.line() + 1).unwrap_or(1);
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
             let hint = if msg.contains("unknown field") {
-                "the front matter takes `title`, `id`, `locale`, `tags` and `questions`; check the spelling"
+                "the front matter takes `title`, `id`, `locale`, `tags`, `questions` and `translation_of`; check the spelling"
             } else {
                 "check the YAML: `key: value` per line, lists as `- item`, quote values that contain `: `"
             };
@@ -390,6 +542,17 @@ pub fn parse_article(
             }
         }
     };
+    let translation_of = match fm.translation_of.map(ArticleId::try_from) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(e)) => {
+            diags.push(
+                Diagnostic::error(file, find_line(text, "translation_of:", 1), e.to_string())
+                    .with_hint("name the id of the original article, e.g. `translation_of: en/shipping/delivery-times`"),
+            );
+            return (None, diags);
+        }
+    };
     for (i, q) in fm.questions.iter().enumerate() {
         if q.trim().is_empty() {
             diags.push(
@@ -427,6 +590,7 @@ pub fn parse_article(
         body: body.to_string(),
         body_line,
         path: file.to_path_buf(),
+        translation_of,
     };
     (Some(article), diags)
 }
@@ -505,5 +669,128 @@ mod tests {
         let (a, d) = parse("en/a.md", "# Title\nText\n");
         assert!(a.is_none());
         assert!(d[0].is_error());
+    }
+
+    fn kb(files: &[(&str, &str)]) -> (KnowledgeBase, Vec<Diagnostic>) {
+        let articles = files
+            .iter()
+            .map(|(rel, text)| parse(rel, text).0.expect("the fixture parses"))
+            .collect();
+        KnowledgeBase::from_articles(articles)
+    }
+
+    fn id(s: &str) -> ArticleId {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn translation_of_links_both_ways_and_between_translations() {
+        let (kb, d) = kb(&[
+            (
+                "en/payments/methods.md",
+                "---\ntitle: Methods\n---\nText.\n",
+            ),
+            (
+                "es/pagos/metodos.md",
+                "---\ntitle: Métodos\ntranslation_of: en/payments/methods\n---\nTexto.\n",
+            ),
+            (
+                "nl/betalen/betaalmethoden.md",
+                "---\ntitle: Betaalmethoden\ntranslation_of: en/payments/methods\n---\nTekst.\n",
+            ),
+            ("en/payments/ideal.md", "---\ntitle: iDEAL\n---\nText.\n"),
+        ]);
+        assert!(d.is_empty(), "{d:?}");
+        let (en, es, nl) = (
+            id("en/payments/methods"),
+            id("es/pagos/metodos"),
+            id("nl/betalen/betaalmethoden"),
+        );
+        assert_eq!(kb.translation(&en, "es").unwrap().id, es);
+        assert_eq!(kb.translation(&es, "en").unwrap().id, en);
+        assert_eq!(kb.translation(&es, "nl").unwrap().id, nl);
+        assert_eq!(kb.translation(&nl, "es").unwrap().id, es);
+        assert_eq!(kb.translation(&nl, "nl").unwrap().id, nl);
+        assert!(kb.translation(&en, "pt").is_none());
+        assert!(kb.translation(&id("en/payments/ideal"), "es").is_none());
+        assert_eq!(kb.topic_of(&en), kb.topic_of(&nl));
+        assert_ne!(kb.topic_of(&en), kb.topic_of(&id("en/payments/ideal")));
+        let mut others: Vec<_> = kb.translations(&es).map(|a| a.id.as_str()).collect();
+        others.sort();
+        assert_eq!(others, ["en/payments/methods", "nl/betalen/betaalmethoden"]);
+    }
+
+    #[test]
+    fn the_same_path_in_another_locale_is_still_a_translation() {
+        let (kb, d) = kb(&[
+            (
+                "en/returns/deadline.md",
+                "---\ntitle: Deadline\n---\nText.\n",
+            ),
+            ("es/returns/deadline.md", "---\ntitle: Plazo\n---\nTexto.\n"),
+        ]);
+        assert!(d.is_empty(), "{d:?}");
+        let es = kb.translation(&id("en/returns/deadline"), "es").unwrap();
+        assert_eq!(es.id.as_str(), "es/returns/deadline");
+        assert_eq!(
+            kb.topic_of(&id("en/returns/deadline")),
+            kb.topic_of(&id("es/returns/deadline"))
+        );
+    }
+
+    #[test]
+    fn explicit_ids_link_through_translation_of() {
+        let (kb, d) = kb(&[
+            (
+                "en/pay/ideal.md",
+                "---\ntitle: iDEAL\nid: pay-ideal\n---\nText.\n",
+            ),
+            (
+                "nl/betalen/ideal-betalen.md",
+                "---\ntitle: iDEAL\nid: betalen-ideal\ntranslation_of: pay-ideal\n---\nTekst.\n",
+            ),
+        ]);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            kb.translation(&id("pay-ideal"), "nl").unwrap().id.as_str(),
+            "betalen-ideal"
+        );
+    }
+
+    #[test]
+    fn dangling_duplicated_and_same_language_links_are_reported_and_ignored() {
+        let (kb, d) = kb(&[
+            ("en/a.md", "---\ntitle: A\n---\nText.\n"),
+            (
+                "es/a1.md",
+                "---\ntitle: A1\ntranslation_of: en/a\n---\nTexto.\n",
+            ),
+            (
+                "es/a2.md",
+                "---\ntitle: A2\ntranslation_of: en/a\n---\nTexto.\n",
+            ),
+            (
+                "es/b.md",
+                "---\ntitle: B\ntranslation_of: en/missing\n---\nTexto.\n",
+            ),
+            (
+                "en/c.md",
+                "---\ntitle: C\ntranslation_of: en/a\n---\nText.\n",
+            ),
+        ]);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d.iter().all(Diagnostic::is_error));
+        assert!(
+            d[0].message.contains("already translates it into `es`"),
+            "{d:?}"
+        );
+        assert!(d[1].message.contains("names no article"), "{d:?}");
+        assert!(d[2].message.contains("same language"), "{d:?}");
+        assert_eq!(
+            kb.translation(&id("en/a"), "es").unwrap().id.as_str(),
+            "es/a1"
+        );
+        assert_ne!(kb.topic_of(&id("en/a")), kb.topic_of(&id("es/a2")));
+        assert_ne!(kb.topic_of(&id("en/a")), kb.topic_of(&id("en/c")));
     }
 }

@@ -39,6 +39,9 @@ pub enum Target {
 enum Kind {
     /// A short text that says what the target is about: a title, a question, an example.
     Utterance,
+    /// An article's title with the heading of one of its sections: an utterance that also
+    /// points at the section.
+    Heading(usize),
     /// A section of an article body.
     Section(usize),
     /// All texts of a target together, for BM25 over the whole target.
@@ -68,9 +71,27 @@ pub struct IndexBuilder {
 }
 
 impl IndexBuilder {
-    /// A short text (title, question, example) of `target` in `lang`, as analyzed terms.
-    pub fn add_utterance(&mut self, target: Target, lang: &str, terms: Vec<String>) {
-        self.push(target, Kind::Utterance, lang, terms);
+    /// A short text (title, question, example) of `target` in `lang`, as analyzed terms; its
+    /// entry number (see `LexicalIndex::matches_without`), unless it has no terms.
+    pub fn add_utterance(
+        &mut self,
+        target: Target,
+        lang: &str,
+        terms: Vec<String>,
+    ) -> Option<usize> {
+        self.push(target, Kind::Utterance, lang, terms)
+    }
+
+    /// The title and the heading of section number `section` of an article, as analyzed
+    /// terms: matched like an utterance, and it chooses the section quoted.
+    pub fn add_heading(
+        &mut self,
+        target: Target,
+        section: usize,
+        lang: &str,
+        terms: Vec<String>,
+    ) -> Option<usize> {
+        self.push(target, Kind::Heading(section), lang, terms)
     }
 
     /// Section number `section` of an article, as analyzed terms.
@@ -83,12 +104,18 @@ impl IndexBuilder {
         self.push(target, Kind::Whole, lang, terms);
     }
 
-    fn push(&mut self, target: Target, kind: Kind, lang: &str, mut terms: Vec<String>) {
+    fn push(
+        &mut self,
+        target: Target,
+        kind: Kind,
+        lang: &str,
+        mut terms: Vec<String>,
+    ) -> Option<usize> {
         let indexed = terms.join(" ");
         terms.sort_unstable();
         terms.dedup();
         if terms.is_empty() {
-            return;
+            return None;
         }
         self.entries.push(Entry {
             target,
@@ -99,6 +126,7 @@ impl IndexBuilder {
             indexed,
             norm: 0.0,
         });
+        Some(self.entries.len() - 1)
     }
 
     /// Builds the in-memory index (single-threaded writer: the index is small next to the
@@ -131,7 +159,7 @@ impl IndexBuilder {
         for (i, e) in self.entries.iter().enumerate() {
             let f = fields[&e.lang];
             let field = match e.kind {
-                Kind::Utterance => f.u,
+                Kind::Utterance | Kind::Heading(_) => f.u,
                 Kind::Section(_) => f.s,
                 Kind::Whole => f.w,
             };
@@ -301,6 +329,18 @@ impl LexicalIndex {
     /// Terms no text contains weigh `unknown_weight` times their IDF in the similarities
     /// (their absence is a signal of its own, see `unknown_share`).
     pub fn matches(&self, lang: &str, terms: &[String], unknown_weight: f32) -> Vec<Match> {
+        self.matches_without(lang, terms, unknown_weight, None)
+    }
+
+    /// `matches`, as if entry `without` (from `IndexBuilder::add_utterance`) were not in the
+    /// index: to ask the shop's own texts, each held out in turn, for self-calibration.
+    pub fn matches_without(
+        &self,
+        lang: &str,
+        terms: &[String],
+        unknown_weight: f32,
+        without: Option<usize>,
+    ) -> Vec<Match> {
         let Some(&f) = self.fields.get(lang) else {
             return Vec::new();
         };
@@ -349,7 +389,9 @@ impl LexicalIndex {
         let mut hits: FxHashMap<usize, f32> = FxHashMap::default();
         for field in [f.u, f.s, f.w] {
             for (ord, score) in self.retrieve(field, &retrievable) {
-                hits.insert(ord, score);
+                if Some(ord) != without {
+                    hits.insert(ord, score);
+                }
             }
         }
         let best_whole = hits
@@ -358,7 +400,8 @@ impl LexicalIndex {
             .map(|(_, &s)| s)
             .fold(0.0f32, f32::max);
         let mut by_target: FxHashMap<Target, Match> = FxHashMap::default();
-        let mut section_coverage: FxHashMap<Target, f32> = FxHashMap::default();
+        // Per section: its coverage plus its heading's cosine.
+        let mut section_scores: FxHashMap<(Target, usize), f32> = FxHashMap::default();
         let mut hits: Vec<(usize, f32)> = hits.into_iter().collect();
         hits.sort_unstable_by_key(|h| h.0);
         for (ord, bm25) in hits {
@@ -387,6 +430,11 @@ impl LexicalIndex {
                     let cosine = shared2 / (q_norm2 * e.norm).max(f32::EPSILON);
                     m.cosine = m.cosine.max(cosine.min(1.0));
                 }
+                Kind::Heading(i) => {
+                    let cosine = (shared2 / (q_norm2 * e.norm).max(f32::EPSILON)).min(1.0);
+                    m.cosine = m.cosine.max(cosine);
+                    *section_scores.entry((e.target, i)).or_default() += cosine;
+                }
                 Kind::Whole => {
                     m.union = coverage.min(1.0);
                     m.bm25 = if best_whole > 0.0 {
@@ -397,14 +445,23 @@ impl LexicalIndex {
                     continue;
                 }
                 Kind::Section(i) => {
-                    let best = section_coverage.entry(e.target).or_insert(-1.0);
-                    if coverage > *best {
-                        *best = coverage;
-                        m.section = Some(i);
-                    }
+                    *section_scores.entry((e.target, i)).or_default() += coverage;
                 }
             }
             m.coverage = m.coverage.max(coverage.min(1.0));
+        }
+        // The section quoted: the best coverage plus heading cosine (the first on a tie).
+        let mut best_section: FxHashMap<Target, (f32, usize)> = FxHashMap::default();
+        for ((target, i), score) in section_scores {
+            let b = best_section.entry(target).or_insert((score, i));
+            if score > b.0 || (score == b.0 && i < b.1) {
+                *b = (score, i);
+            }
+        }
+        for (target, (_, i)) in best_section {
+            if let Some(m) = by_target.get_mut(&target) {
+                m.section = Some(i);
+            }
         }
         let mut out: Vec<Match> = by_target.into_values().collect();
         out.sort_by(|a, b| {

@@ -2,7 +2,7 @@
 //! (`contract::check_all(&|| Box::new(MyStore::new()))`).
 
 use super::*;
-use crate::escalation::{
+use crate::store::outbox::{
     DeliveryState, EscalationId, Handoff, Mode, OutboxError, Priority, Reason, Role, Ticket,
     TicketCustomer, TranscriptEntry, TICKET_TYPE,
 };
@@ -21,6 +21,7 @@ pub fn check_all(make: Factory<'_>) {
     forget_deletes_everything_about_a_customer(&*make());
     retention_never_purges_a_pending_ticket(&*make());
     feedback_needs_a_known_conversation_and_message(&*make());
+    the_state_commits_with_its_turn_and_is_masked(&*make());
 }
 
 pub fn customer(id: &str, name: Option<&str>, email: Option<&str>) -> Customer {
@@ -44,7 +45,7 @@ pub fn turn(text: &str, at_ms: u64) -> Turn {
         id: MessageId::generate(),
         text: text.into(),
         reply: "Happy to help.".into(),
-        outcome: "answer".into(),
+        outcome: Outcome::Answer,
         language: "en".into(),
         intent: Some("greeting".into()),
         article: None,
@@ -472,4 +473,73 @@ pub fn feedback_needs_a_known_conversation_and_message(store: &dyn Store) {
         store.feedback(&c).unwrap(),
         vec![thumbs, Feedback::Rating(5)]
     );
+}
+
+pub fn the_state_commits_with_its_turn_and_is_masked(store: &dyn Store) {
+    let unknown = ConversationId::generate();
+    assert_eq!(store.state(&unknown).unwrap(), None);
+    let id = start(store, "web", Customer::default(), 1_000);
+    assert_eq!(
+        store.state(&id).unwrap(),
+        Some(ConversationState::default()),
+        "a conversation starts with the empty state"
+    );
+    let state = ConversationState {
+        topic: Some(Topic {
+            question: "card 4111 1111 1111 1111 shipping to canada?".into(),
+            article: Some("en/shipping/delivery-times".parse().unwrap()),
+            intent: None,
+            language: "en".into(),
+        }),
+        flow: Some(serde_json::json!({"flow": "order_status", "slots": {"order": "10423"}})),
+    };
+    store
+        .record_turn_with_state(&id, turn("where is it", 1_100), None, None, &state)
+        .unwrap();
+    let stored = store.state(&id).unwrap().unwrap();
+    assert_eq!(
+        stored.flow, state.flow,
+        "the flow's state comes back as it went in"
+    );
+    let topic = stored.topic.unwrap();
+    assert!(
+        !topic.question.contains("4111 1111"),
+        "the topic quotes the shopper, masked: {}",
+        topic.question
+    );
+    assert_eq!(topic.article, state.topic.as_ref().unwrap().article);
+    // A turn recorded without a state leaves the state alone.
+    store
+        .record_turn(&id, turn("thanks", 1_200), None, None)
+        .unwrap();
+    assert_eq!(store.state(&id).unwrap().unwrap().flow, state.flow);
+    // Cleared with the next turn that says so.
+    store
+        .record_turn_with_state(
+            &id,
+            turn("never mind", 1_300),
+            None,
+            None,
+            &ConversationState::default(),
+        )
+        .unwrap();
+    assert!(store.state(&id).unwrap().unwrap().is_empty());
+    // An unknown conversation writes nothing.
+    let e = store
+        .record_turn_with_state(&unknown, turn("x", 1), None, None, &state)
+        .unwrap_err();
+    assert!(matches!(e, Error::UnknownConversation(_)), "{e:?}");
+    // The first turn starts the conversation with its state.
+    let first = Conversation::new(
+        ConversationId::generate(),
+        "web",
+        Customer::default(),
+        2_000,
+    );
+    let fid = first.id.clone();
+    store
+        .record_first_turn_with_state(first, turn("hello", 2_000), None, None, &state)
+        .unwrap();
+    assert_eq!(store.state(&fid).unwrap().unwrap().flow, state.flow);
+    assert_eq!(store.turns(&fid).unwrap().len(), 1);
 }

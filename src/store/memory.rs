@@ -7,10 +7,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use super::{
-    masked_ticket, masked_turn, now_ms, Conversation, ConversationId, Customer, Error, Feedback,
-    ForgetReport, PurgeReport, Result, Store, Turn,
+    masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
+    ConversationState, Customer, Error, Feedback, ForgetReport, PurgeReport, Result, Store, Turn,
 };
-use crate::escalation::{
+use crate::store::outbox::{
     DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
 };
 
@@ -22,6 +22,7 @@ struct Entry {
     conversation: Conversation,
     turns: VecDeque<Turn>,
     feedback: Vec<Feedback>,
+    state: ConversationState,
 }
 
 #[derive(Debug)]
@@ -88,6 +89,72 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Records a turn, the new hand-over state, the ticket and the new conversation state,
+    /// all or nothing.
+    fn record(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: Option<&ConversationState>,
+    ) -> Result<()> {
+        let mut inner = self.lock();
+        // Check everything before changing anything: the turn and the ticket go in together.
+        let customer_id = inner
+            .by_id
+            .get(conversation)
+            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?
+            .conversation
+            .customer
+            .id
+            .clone();
+        if let Some(t) = ticket {
+            if inner.outbox.contains_key(&t.id) {
+                return Err(Error::DuplicateTicket(t.id.clone()));
+            }
+        }
+        let turn = masked_turn(turn);
+        let at = turn.at_ms;
+        let entry = inner
+            .by_id
+            .get_mut(conversation)
+            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
+        if entry.turns.len() >= MAX_TURNS {
+            entry.turns.pop_front();
+        }
+        entry.turns.push_back(turn);
+        entry.conversation.last_ms = entry.conversation.last_ms.max(at);
+        if let Some(h) = handoff {
+            entry.conversation.handoff = h.clone();
+        }
+        if let Some(state) = state {
+            entry.state = masked_state(state);
+        }
+        if let Some(t) = ticket {
+            let now = now_ms();
+            inner.outbox.insert(
+                t.id.clone(),
+                Ticketed {
+                    entry: OutboxEntry {
+                        ticket: masked_ticket(t),
+                        state: DeliveryState::Pending,
+                        attempts: 0,
+                        next_attempt_ms: now,
+                        last_error: None,
+                        created_ms: now,
+                        delivered_ms: None,
+                    },
+                    customer_id,
+                    updated_ms: now,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Store for MemoryStore {
     fn create_conversation(&self, conversation: Conversation) -> Result<()> {
         let mut inner = self.lock();
@@ -121,6 +188,7 @@ impl Store for MemoryStore {
                 conversation,
                 turns: VecDeque::new(),
                 feedback: Vec::new(),
+                state: ConversationState::default(),
             },
         );
         Ok(())
@@ -157,55 +225,40 @@ impl Store for MemoryStore {
         handoff: Option<&Handoff>,
         ticket: Option<&Ticket>,
     ) -> Result<()> {
-        let mut inner = self.lock();
-        // Check everything before changing anything: the turn and the ticket go in together.
-        let customer_id = inner
-            .by_id
-            .get(conversation)
-            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?
-            .conversation
-            .customer
-            .id
-            .clone();
+        self.record(conversation, turn, handoff, ticket, None)
+    }
+
+    fn state(&self, conversation: &ConversationId) -> Result<Option<ConversationState>> {
+        Ok(self.lock().by_id.get(conversation).map(|e| e.state.clone()))
+    }
+
+    fn record_turn_with_state(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()> {
+        self.record(conversation, turn, handoff, ticket, Some(state))
+    }
+
+    fn record_first_turn_with_state(
+        &self,
+        conversation: Conversation,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()> {
         if let Some(t) = ticket {
-            if inner.outbox.contains_key(&t.id) {
+            if self.lock().outbox.contains_key(&t.id) {
                 return Err(Error::DuplicateTicket(t.id.clone()));
             }
         }
-        let turn = masked_turn(turn);
-        let at = turn.at_ms;
-        let entry = inner
-            .by_id
-            .get_mut(conversation)
-            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
-        if entry.turns.len() >= MAX_TURNS {
-            entry.turns.pop_front();
-        }
-        entry.turns.push_back(turn);
-        entry.conversation.last_ms = entry.conversation.last_ms.max(at);
-        if let Some(h) = handoff {
-            entry.conversation.handoff = h.clone();
-        }
-        if let Some(t) = ticket {
-            let now = now_ms();
-            inner.outbox.insert(
-                t.id.clone(),
-                Ticketed {
-                    entry: OutboxEntry {
-                        ticket: masked_ticket(t),
-                        state: DeliveryState::Pending,
-                        attempts: 0,
-                        next_attempt_ms: now,
-                        last_error: None,
-                        created_ms: now,
-                        delivered_ms: None,
-                    },
-                    customer_id,
-                    updated_ms: now,
-                },
-            );
-        }
-        Ok(())
+        let id = conversation.id.clone();
+        self.create_conversation(conversation)?;
+        self.record(&id, turn, handoff, ticket, Some(state))
     }
 
     fn turns(&self, conversation: &ConversationId) -> Result<Vec<Turn>> {
@@ -457,7 +510,7 @@ mod tests {
             id: MessageId::generate(),
             text: "hi".into(),
             reply: "Hello!".into(),
-            outcome: "answer".into(),
+            outcome: crate::store::Outcome::Answer,
             language: "en".into(),
             intent: None,
             article: None,

@@ -15,6 +15,7 @@
 #[cfg(test)]
 mod contract;
 mod memory;
+pub mod outbox;
 pub mod report;
 mod sqlite;
 
@@ -25,7 +26,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::escalation::{EscalationId, Handoff, Outbox, Ticket};
+pub use crate::ids::{ConversationId, MessageId};
+use crate::intents::IntentId;
+use crate::kb::ArticleId;
+pub use outbox::{EscalationId, Handoff, Outbox, Ticket};
 
 pub use memory::MemoryStore;
 pub use report::{GroupBy, Report, ReportQuery, Reports};
@@ -64,57 +68,6 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// A new random id.
-            pub fn generate() -> Self {
-                $name(format!("{}{}", $prefix, uuid::Uuid::new_v4().simple()))
-            }
-
-            /// Accepts what a client sends back: at most 64 letters, digits, `-` and `_`.
-            pub fn parse(s: &str) -> Option<Self> {
-                let ok = !s.is_empty()
-                    && s.len() <= 64
-                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-                ok.then(|| $name(s.to_string()))
-            }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({:?})", stringify!($name), self.0)
-            }
-        }
-    };
-}
-
-id_type!(
-    /// A conversation: what the widget remembers across page loads.
-    ConversationId,
-    "c_"
-);
-id_type!(
-    /// One message of a conversation (the shopper's and the bot's reply share it).
-    MessageId,
-    "m_"
-);
 
 /// Who the shopper is, when the shop tells us.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,7 +121,7 @@ pub struct Turn {
     pub text: String,
     /// What the bot replied.
     pub reply: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub language: String,
     pub intent: Option<String>,
     pub article: Option<String>,
@@ -178,6 +131,84 @@ pub struct Turn {
     /// How long the bot took to reply, from the message's arrival, in milliseconds (`None`
     /// when not measured, as for turns stored before schema version 2).
     pub response_ms: Option<u32>,
+}
+
+/// What a turn came to, as recorded with it and read back by the escalation policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Answered (an intent's reply or an article's section).
+    Answer,
+    /// "Did you mean" choices.
+    Clarify,
+    /// Handed to a person, or the engine wanted to.
+    Escalate,
+    /// The message answered the hand-over dialogue (an address, the message left, a cancel)
+    /// rather than asking the bot something.
+    Handoff,
+}
+
+impl Outcome {
+    /// The name used in the API, the logs and the database (`answer`, `clarify`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answer => "answer",
+            Outcome::Clarify => "clarify",
+            Outcome::Escalate => "escalate",
+            Outcome::Handoff => "handoff",
+        }
+    }
+
+    /// A name as `as_str` writes it; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Outcome> {
+        [
+            Outcome::Answer,
+            Outcome::Clarify,
+            Outcome::Escalate,
+            Outcome::Handoff,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a conversation keeps between its turns besides the hand-over state: the topic of the
+/// last answer (a follow-up such as "and to Canada?" is understood with it) and a running
+/// flow's own state. Stored as JSON with the conversation and written in the same transaction
+/// as the turn that changed it ([`Store::record_turn_with_state`]); a store does not look
+/// inside.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConversationState {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Topic>,
+    /// A running multi-turn flow, as the flow serialized itself; `None` when none runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<serde_json::Value>,
+}
+
+impl ConversationState {
+    /// Nothing to keep.
+    pub fn is_empty(&self) -> bool {
+        *self == ConversationState::default()
+    }
+}
+
+/// What an answer was about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Topic {
+    /// The question that found it (masked), in the shopper's words.
+    pub question: String,
+    pub article: Option<ArticleId>,
+    pub intent: Option<IntentId>,
+    /// ISO 639-1 code of the question's language.
+    pub language: String,
 }
 
 /// What a shopper thought.
@@ -323,6 +354,28 @@ pub trait Store: Outbox {
         self.create_conversation(conversation)?;
         self.record_turn(&id, turn, handoff, ticket)
     }
+    /// The conversation's state (topic, running flow); `None` for an unknown conversation,
+    /// the default for one that never stored any.
+    fn state(&self, conversation: &ConversationId) -> Result<Option<ConversationState>>;
+    /// [`Store::record_turn`], and the conversation's new state in the same transaction
+    /// (masked: the topic quotes the shopper).
+    fn record_turn_with_state(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()>;
+    /// [`Store::record_first_turn`], and the conversation's state in the same transaction.
+    fn record_first_turn_with_state(
+        &self,
+        conversation: Conversation,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()>;
     /// The turns of a conversation, oldest first.
     fn turns(&self, conversation: &ConversationId) -> Result<Vec<Turn>>;
     /// Records feedback; the conversation (and the message, for thumbs) must exist.
@@ -355,6 +408,15 @@ pub fn masked_turn(mut turn: Turn) -> Turn {
         turn.reply = s;
     }
     turn
+}
+
+/// The state as a store writes it: the topic's question masked.
+pub fn masked_state(state: &ConversationState) -> ConversationState {
+    let mut s = state.clone();
+    if let Some(t) = &mut s.topic {
+        t.question = crate::pii::mask(&t.question).into_owned();
+    }
+    s
 }
 
 /// The ticket as a store writes it: subject and transcript masked (they quote the shopper).

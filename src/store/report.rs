@@ -5,7 +5,7 @@
 //! written once, here, in [`Accumulator`].
 //!
 //! The store reads the facts in four index-only queries over the conversations that started
-//! in the window (schema version 2 adds the indexes) and the counting happens in Rust, so a
+//! in the window (schema version 3 adds the indexes) and the counting happens in Rust, so a
 //! year of history (a million messages) is read in one pass; `benches/report.rs` times it.
 
 use std::collections::{BTreeMap, HashMap};

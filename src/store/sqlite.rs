@@ -28,10 +28,11 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    masked_ticket, masked_turn, now_ms, Conversation, ConversationId, Customer, Error, Feedback,
-    ForgetReport, MessageId, PurgeReport, Result, Store, Turn,
+    masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
+    ConversationState, Customer, Error, Feedback, ForgetReport, MessageId, Outcome, PurgeReport,
+    Result, Store, Turn,
 };
-use crate::escalation::{
+use crate::store::outbox::{
     DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
 };
 
@@ -41,8 +42,12 @@ pub const FILE_NAME: &str = "concierge.sqlite3";
 /// The schema, one migration per version: `MIGRATIONS[i]` takes version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
-    include_str!("migrations/0002_reports.sql"),
+    include_str!("migrations/0002_state.sql"),
+    REPORTS_MIGRATION,
 ];
+
+/// `0004_reports.sql`: after it, the tickets already queued get their report columns.
+const REPORTS_MIGRATION: &str = include_str!("migrations/0004_reports.sql");
 
 /// Idle read connections kept open.
 const READERS: usize = 4;
@@ -364,11 +369,39 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             path: path.to_path_buf(),
             reason: format!("migration {} failed: {e}", found + 1),
         })?;
+        if std::ptr::eq(sql, REPORTS_MIGRATION) {
+            fill_ticket_columns(&tx).map_err(|e| Error::Open {
+                path: path.to_path_buf(),
+                reason: format!("migration {} failed: {e}", found + 1),
+            })?;
+        }
         tx.pragma_update(None, "user_version", found + 1)
             .map_err(open_error)?;
         tx.commit().map_err(open_error)?;
         tracing::info!(version = found + 1, path = %path.display(), "database schema migrated");
     }
+}
+
+/// Fills the outbox's `reason`, `category` and `priority` of the tickets queued before the
+/// report migration, from their JSON (the migration itself is portable SQL and cannot).
+fn fill_ticket_columns(tx: &Connection) -> Result<()> {
+    let rows: Vec<(String, String)> = tx
+        .prepare("SELECT id, ticket FROM outbox WHERE reason IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update =
+        tx.prepare("UPDATE outbox SET reason = ?2, category = ?3, priority = ?4 WHERE id = ?1")?;
+    for (id, json) in rows {
+        let ticket: serde_json::Value = serde_json::from_str(&json)?;
+        let field = |k: &str| ticket.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        update.execute(params![
+            id,
+            field("reason"),
+            field("category"),
+            field("priority")
+        ])?;
+    }
+    Ok(())
 }
 
 /// The customer's record (the latest name and email given in any conversation) wins over
@@ -381,7 +414,7 @@ const CONVERSATION_COLUMNS: &str = "c.id, c.channel, c.customer_id, \
 fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Conversation, String)> {
     Ok((
         Conversation {
-            id: ConversationId(r.get(0)?),
+            id: ConversationId::from_stored(r.get(0)?),
             channel: r.get(1)?,
             customer: Customer {
                 id: r.get(2)?,
@@ -410,10 +443,10 @@ fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
     let turns = stmt
         .query_map([id.as_str()], |r| {
             Ok(Turn {
-                id: MessageId(r.get(0)?),
+                id: MessageId::from_stored(r.get(0)?),
                 text: r.get(1)?,
                 reply: r.get(2)?,
-                outcome: r.get(3)?,
+                outcome: stored_outcome(r.get(3)?),
                 language: r.get(4)?,
                 intent: r.get(5)?,
                 article: r.get(6)?,
@@ -426,6 +459,11 @@ fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(turns)
+}
+
+/// An outcome as `insert_turn` wrote it; one written by a newer version reads as an answer.
+fn stored_outcome(s: String) -> Outcome {
+    Outcome::parse(&s).unwrap_or(Outcome::Answer)
 }
 
 fn conversation_exists(conn: &Connection, id: &ConversationId) -> Result<bool> {
@@ -517,13 +555,25 @@ fn ticket_moved(tx: &Connection, id: &EscalationId, changed: usize) -> Result<Mo
     })
 }
 
-/// A ticket as its outbox row: id and masked JSON.
-fn ticket_row(ticket: Option<&Ticket>) -> Result<Option<(EscalationId, String)>> {
+/// A ticket as its outbox row: id, masked JSON and the facts the report reads from columns
+/// (schema version 3: `reason`, `category`, `priority`).
+struct TicketRow {
+    id: EscalationId,
+    json: String,
+    reason: &'static str,
+    category: String,
+    priority: &'static str,
+}
+
+fn ticket_row(ticket: Option<&Ticket>) -> Result<Option<TicketRow>> {
     match ticket {
-        Some(t) => Ok(Some((
-            t.id.clone(),
-            serde_json::to_string(&masked_ticket(t))?,
-        ))),
+        Some(t) => Ok(Some(TicketRow {
+            id: t.id.clone(),
+            json: serde_json::to_string(&masked_ticket(t))?,
+            reason: t.reason.as_str(),
+            category: t.category.clone(),
+            priority: t.priority.as_str(),
+        })),
         None => Ok(None),
     }
 }
@@ -573,7 +623,8 @@ fn insert_turn(
     conversation: &ConversationId,
     turn: &Turn,
     handoff: Option<&str>,
-    ticket: Option<&(EscalationId, String)>,
+    ticket: Option<&TicketRow>,
+    state: Option<&str>,
 ) -> Result<()> {
     let customer_id: Option<String> = tx
         .prepare_cached("SELECT customer_id FROM conversations WHERE id = ?1")?
@@ -592,7 +643,7 @@ fn insert_turn(
             ms(turn.at_ms),
             turn.text,
             turn.reply,
-            turn.outcome,
+            turn.outcome.as_str(),
             turn.language,
             turn.intent,
             turn.article,
@@ -604,18 +655,30 @@ fn insert_turn(
         tx,
         "UPDATE conversations SET \
            last_ms = CASE WHEN last_ms < ?2 THEN ?2 ELSE last_ms END, \
-           handoff = COALESCE(?3, handoff) \
+           handoff = COALESCE(?3, handoff), \
+           state = CASE WHEN ?4 IS NULL THEN state ELSE ?4 END \
          WHERE id = ?1",
-        params![conversation.as_str(), ms(turn.at_ms), handoff],
+        params![conversation.as_str(), ms(turn.at_ms), handoff, state],
     )?;
-    if let Some((id, json)) = ticket {
+    if let Some(row) = ticket {
+        let id = &row.id;
         let now = ms(now_ms());
         let inserted = exec(
             tx,
             "INSERT INTO outbox (id, conversation_id, customer_id, ticket, state, \
-               attempts, next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms) \
-             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5, ?5, NULL)",
-            params![id.as_str(), conversation.as_str(), customer_id, json, now],
+               attempts, next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms, \
+               reason, category, priority) \
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5, ?5, NULL, ?6, ?7, ?8)",
+            params![
+                id.as_str(),
+                conversation.as_str(),
+                customer_id,
+                row.json,
+                now,
+                row.reason,
+                row.category,
+                row.priority
+            ],
         );
         match inserted {
             Err(rusqlite::Error::SqliteFailure(e, _))
@@ -677,6 +740,7 @@ impl Store for SqliteStore {
                 &turn,
                 handoff.as_deref(),
                 ticket.as_ref(),
+                None,
             )
         })
     }
@@ -700,6 +764,72 @@ impl Store for SqliteStore {
                 &turn,
                 handoff.as_deref(),
                 ticket.as_ref(),
+                None,
+            )
+        })
+    }
+
+    fn state(&self, conversation: &ConversationId) -> Result<Option<ConversationState>> {
+        self.read(|conn| {
+            let row: Option<Option<String>> = conn
+                .prepare_cached("SELECT state FROM conversations WHERE id = ?1")?
+                .query_row([conversation.as_str()], |r| r.get(0))
+                .optional()?;
+            Ok(match row {
+                None => None,
+                Some(None) => Some(ConversationState::default()),
+                Some(Some(json)) => Some(serde_json::from_str(&json)?),
+            })
+        })
+    }
+
+    fn record_turn_with_state(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()> {
+        let turn = masked_turn(turn);
+        let handoff = handoff.map(serde_json::to_string).transpose()?;
+        let ticket = ticket_row(ticket)?;
+        let state = serde_json::to_string(&masked_state(state))?;
+        let conversation = conversation.clone();
+        self.write_grouped(ticket.is_some(), move |tx| {
+            insert_turn(
+                tx,
+                &conversation,
+                &turn,
+                handoff.as_deref(),
+                ticket.as_ref(),
+                Some(&state),
+            )
+        })
+    }
+
+    fn record_first_turn_with_state(
+        &self,
+        conversation: Conversation,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+    ) -> Result<()> {
+        let initial = serde_json::to_string(&conversation.handoff)?;
+        let turn = masked_turn(turn);
+        let handoff = handoff.map(serde_json::to_string).transpose()?;
+        let ticket = ticket_row(ticket)?;
+        let state = serde_json::to_string(&masked_state(state))?;
+        self.write_grouped(ticket.is_some(), move |tx| {
+            insert_conversation(tx, &conversation, &initial)?;
+            insert_turn(
+                tx,
+                &conversation.id,
+                &turn,
+                handoff.as_deref(),
+                ticket.as_ref(),
+                Some(&state),
             )
         })
     }
@@ -770,7 +900,7 @@ impl Store for SqliteStore {
                     let message: Option<String> = r.get(0)?;
                     Ok(match message {
                         Some(m) => Feedback::Helpful {
-                            message: MessageId(m),
+                            message: MessageId::from_stored(m),
                             helpful: r.get::<_, Option<bool>>(1)?.unwrap_or(false),
                         },
                         None => Feedback::Rating(r.get::<_, Option<u8>>(2)?.unwrap_or(0)),
@@ -1094,6 +1224,61 @@ mod tests {
     }
 
     #[test]
+    fn the_reports_migration_fills_the_columns_of_tickets_queued_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| std::ptr::eq(*m, REPORTS_MIGRATION))
+            .unwrap();
+        let (c, t) = {
+            let store = SqliteStore::open_dir(dir.path()).unwrap();
+            let c = start(&store, "web", customer("cu-1", None, None), 1_000);
+            let t = ticket(&c, "help");
+            store
+                .record_turn(&c, turn("help", 1_100), None, Some(&t))
+                .unwrap();
+            (c, t)
+        };
+        // Back to the schema before the migration, as an older binary left it.
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "DROP INDEX messages_report; DROP INDEX conversations_by_started; \
+                 DROP INDEX conversations_by_customer_started; DROP INDEX outbox_report; \
+                 ALTER TABLE messages DROP COLUMN response_ms; \
+                 ALTER TABLE outbox DROP COLUMN reason; \
+                 ALTER TABLE outbox DROP COLUMN category; \
+                 ALTER TABLE outbox DROP COLUMN priority;",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", before as u32)
+                .unwrap();
+        }
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        assert_eq!(
+            store.schema_version().unwrap(),
+            SqliteStore::supported_schema_version()
+        );
+        let row: (String, String, String) = raw(&store)
+            .query_row(
+                "SELECT reason, category, priority FROM outbox WHERE conversation_id = ?1",
+                [c.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                t.reason.as_str().to_string(),
+                t.category.clone(),
+                t.priority.as_str().to_string()
+            )
+        );
+        assert_eq!(store.turns(&c).unwrap()[0].response_ms, None);
+    }
+
+    #[test]
     fn a_database_from_a_newer_binary_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
@@ -1311,7 +1496,7 @@ mod tests {
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             store
                 .write(false, |tx| -> Result<()> {
-                    insert_turn(tx, &c, &turn("half", 1_100), None, None)?;
+                    insert_turn(tx, &c, &turn("half", 1_100), None, None, None)?;
                     panic!("in the middle of a transaction")
                 })
                 .unwrap();

@@ -151,3 +151,26 @@ fn example_claimed_by_two_intents() {
     );
     assert!(out.stderr.contains("`missing_package`"), "{}", out.stderr);
 }
+
+#[test]
+fn translation_of_naming_no_article() {
+    fails_at(
+        "dangling-translation",
+        "kb/es/pagos/metodos.md",
+        4,
+        "`translation_of: en/payments/payment-methods` names no article",
+    );
+}
+
+#[test]
+fn two_translations_of_one_original_in_one_language() {
+    // Files load in path order: `formas-de-pago.md` claims the original first; the Dutch
+    // translation of the same original is fine.
+    let out = fails_at(
+        "duplicate-translation",
+        "kb/es/pagos/metodos.md",
+        3,
+        "already translates it into `es`",
+    );
+    assert!(out.stderr.contains("formas-de-pago.md"), "{}", out.stderr);
+}

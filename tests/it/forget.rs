@@ -26,6 +26,7 @@ fn rows_about(db: &Path, customer: &str) -> (i64, i64, i64) {
 fn forget_deletes_what_serve_stored_about_a_customer() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap(); // A folder named with --data must exist.
     let mut args = exe::demo_shop();
     args.extend([
         "--config".into(),
@@ -130,6 +131,7 @@ fn serve_refuses_a_data_folder_it_cannot_use() {
 fn turns_survive_serve_being_killed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap(); // A folder named with --data must exist.
     let mut args = exe::demo_shop();
     args.extend([
         "--config".into(),

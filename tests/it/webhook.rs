@@ -19,11 +19,18 @@ use crate::receiver::{random_failures, steps, Receiver, Script, Step};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
+/// How long a test waits for the worker to settle: a few backoffs on an idle machine, much
+/// more on a loaded one. Not a speed target.
+const SETTLE_WITHIN: Duration = Duration::from_secs(120);
+
 /// The outbox in memory, with every recorded error kept for the assertions.
 #[derive(Default)]
 struct MemoryOutbox {
     entries: Mutex<BTreeMap<EscalationId, OutboxEntry>>,
     errors: Mutex<Vec<(EscalationId, String)>>,
+    /// Per failed attempt: how far after the moment it was recorded the retry is scheduled.
+    /// The worker computes the time before it records it, so this is at most its delay.
+    scheduled_in: Mutex<Vec<(EscalationId, Duration)>>,
 }
 
 impl MemoryOutbox {
@@ -51,6 +58,15 @@ impl MemoryOutbox {
     fn count(&self, state: DeliveryState) -> usize {
         let entries = self.entries.lock().unwrap();
         entries.values().filter(|e| e.state == state).count()
+    }
+
+    fn scheduled_in(&self, id: &EscalationId) -> Vec<Duration> {
+        let scheduled = self.scheduled_in.lock().unwrap();
+        scheduled
+            .iter()
+            .filter(|(i, _)| i == id)
+            .map(|(_, d)| *d)
+            .collect()
     }
 
     fn errors_of(&self, id: &EscalationId) -> Vec<String> {
@@ -110,6 +126,10 @@ impl Outbox for MemoryOutbox {
         e.attempts = attempts;
         e.next_attempt_ms = next_attempt_ms;
         e.last_error = Some(error.to_string());
+        self.scheduled_in.lock().unwrap().push((
+            id.clone(),
+            Duration::from_millis(next_attempt_ms.saturating_sub(now_ms())),
+        ));
         self.errors
             .lock()
             .unwrap()
@@ -178,12 +198,13 @@ fn ticket(n: usize) -> Ticket {
     ticket
 }
 
-/// Settings for tests: short timeouts and backoffs (milliseconds).
+/// Settings for tests: short backoffs (milliseconds), and a client timeout long enough that a
+/// loaded machine does not turn an answer into a timeout (tests of timeouts set their own).
 fn settings(url: &str) -> WebhookSettings {
     WebhookSettings {
         url: url.to_string(),
         secret: Some(WebhookSecret::parse(SECRET).unwrap()),
-        timeout_ms: 1_000,
+        timeout_ms: 30_000,
         max_attempts: 12,
         backoff_base_ms: 10,
         backoff_max_ms: 100,
@@ -202,15 +223,25 @@ struct Worker {
 
 impl Worker {
     fn start(settings: WebhookSettings, outbox: Arc<MemoryOutbox>) -> Worker {
+        Worker::start_polling(settings, outbox, Duration::from_secs(5))
+    }
+
+    /// A worker that looks at the outbox on its own only every `idle_poll`.
+    fn start_polling(
+        settings: WebhookSettings,
+        outbox: Arc<MemoryOutbox>,
+        idle_poll: Duration,
+    ) -> Worker {
         let notify = Arc::new(Notify::new());
         let (stop, stopped) = oneshot::channel::<()>();
-        let handle = Deliverer::spawn(
+        let handle = Deliverer::spawn_polling(
             settings,
             Arc::clone(&outbox) as Arc<dyn Outbox>,
             Arc::clone(&notify),
             async move {
                 let _ = stopped.await;
             },
+            idle_poll,
         )
         .expect("the worker starts");
         Worker {
@@ -227,7 +258,7 @@ impl Worker {
         while self.outbox.count(DeliveryState::Pending) > 0 {
             assert!(
                 started.elapsed() < limit,
-                "{} tickets still pending after {limit:?}",
+                "waited {limit:?} for every ticket to be delivered or dead: {} still pending",
                 self.outbox.count(DeliveryState::Pending)
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -236,7 +267,7 @@ impl Worker {
 
     async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(30), self.handle)
+        tokio::time::timeout(SETTLE_WITHIN, self.handle)
             .await
             .expect("the worker stops")
             .expect("the worker did not panic");
@@ -280,7 +311,10 @@ fn the_receiver_verifies_signatures_and_counts_duplicates() {
     assert_eq!(post(&good, now - 3_600), "401", "an hour-old timestamp");
     assert_eq!(post(&good, now), "200");
     assert_eq!(post(&good, now), "200");
-    assert!(rx.wait_for_accepted(1, Duration::from_secs(5)));
+    assert!(
+        rx.wait_for_accepted(1, SETTLE_WITHIN),
+        "waited {SETTLE_WITHIN:?} for the well-signed delivery"
+    );
     assert_eq!(rx.bad_signatures(), 2);
     assert_eq!(rx.accepted()["esc_raw"].duplicates, 1);
     assert_eq!(rx.accepted()["esc_raw"].body, body);
@@ -288,9 +322,10 @@ fn the_receiver_verifies_signatures_and_counts_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_ticket_arrives_through_500s_a_timeout_and_a_dropped_connection() {
-    // Past the client's 2 s timeout; generous so that a loaded machine does not time out the
-    // attempts that should get a 500.
-    let hang = Duration::from_millis(4_000);
+    // The receiver never answers the third attempt (an hour); the client gives up after its
+    // timeout, 10 s: long enough that a loaded machine does not time out the attempts that
+    // should get a 500.
+    let hang = Duration::from_secs(3600);
     let rx = receiver(steps(vec![
         Step::Status(500),
         Step::Status(500),
@@ -304,9 +339,10 @@ async fn every_ticket_arrives_through_500s_a_timeout_and_a_dropped_connection() 
         outbox.add(t.clone());
     }
     let mut s = settings(&rx.url);
-    s.timeout_ms = 2_000;
+    s.timeout_ms = 10_000;
+    s.concurrency = tickets.len(); // The six timeouts run side by side.
     let worker = Worker::start(s, Arc::clone(&outbox));
-    worker.settle(Duration::from_secs(60)).await;
+    worker.settle(Duration::from_secs(300)).await;
 
     assert_eq!(rx.bad_signatures(), 0, "every signature verifies");
     let accepted = rx.accepted();
@@ -332,7 +368,7 @@ async fn every_ticket_arrives_through_500s_a_timeout_and_a_dropped_connection() 
         assert_eq!(errors.len(), 4, "{errors:?}");
         assert_eq!(errors[0], format!("HTTP 500 from {url}"));
         assert_eq!(errors[1], format!("HTTP 500 from {url}"));
-        assert_eq!(errors[2], format!("timeout after 2 s at {url}"));
+        assert_eq!(errors[2], format!("timeout after 10 s at {url}"));
         assert!(
             errors[3].starts_with("connection closed without an answer")
                 || errors[3].starts_with("connection reset"),
@@ -344,11 +380,14 @@ async fn every_ticket_arrives_through_500s_a_timeout_and_a_dropped_connection() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_honoured_and_capped_by_backoff_max() {
-    let in_three_seconds =
-        httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3));
+    // The date is taken when the receiver answers (taken at the start of the test, a slow
+    // run reached it after the date had passed).
     let script: Script = Arc::new(move |id, attempt| match (id, attempt) {
         ("esc_test00000", 1) => Step::RetryAfter(429, "2".into()),
-        ("esc_test00001", 1) => Step::RetryAfter(503, in_three_seconds.clone()),
+        ("esc_test00001", 1) => Step::RetryAfter(
+            503,
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3)),
+        ),
         // An hour: the worker waits `backoff_max` instead.
         ("esc_test00002", 1) => Step::RetryAfter(429, "3600".into()),
         _ => Step::Accept,
@@ -361,7 +400,7 @@ async fn retry_after_is_honoured_and_capped_by_backoff_max() {
     let mut s = settings(&rx.url);
     s.backoff_max_ms = 2_500;
     let worker = Worker::start(s, Arc::clone(&outbox));
-    worker.settle(Duration::from_secs(60)).await;
+    worker.settle(SETTLE_WITHIN).await;
     worker.stop().await;
 
     let gap = |id: &str| {
@@ -369,7 +408,8 @@ async fn retry_after_is_honoured_and_capped_by_backoff_max() {
         assert_eq!(seen.len(), 2, "{seen:?}");
         seen[1].at - seen[0].at
     };
-    // Lower bounds only: a loaded machine can be late, never early.
+    // The time between the attempts is only bounded below: a loaded machine can be late,
+    // never early. What the worker scheduled is bounded above (see `scheduled_in`).
     let seconds = gap("esc_test00000");
     assert!(
         seconds >= Duration::from_millis(1_950),
@@ -386,9 +426,12 @@ async fn retry_after_is_honoured_and_capped_by_backoff_max() {
         capped >= Duration::from_millis(2_450),
         "capped → {capped:?}"
     );
+    let scheduled = outbox.scheduled_in(&EscalationId::parse("esc_test00002").unwrap());
+    assert_eq!(scheduled.len(), 1, "{scheduled:?}");
     assert!(
-        capped < Duration::from_secs(30),
-        "an hour is capped to 2.5 s → {capped:?}"
+        scheduled[0] <= Duration::from_millis(2_500),
+        "Retry-After: 3600 is capped to backoff_max (2.5 s), scheduled in {:?}",
+        scheduled[0]
     );
     assert_eq!(rx.accepted().len(), 3);
     assert_eq!(rx.bad_signatures(), 0);
@@ -406,7 +449,7 @@ async fn helpdesk_formats_carry_the_extra_headers_and_a_valid_signature() {
     ))
     .unwrap();
     let worker = Worker::start(s, Arc::clone(&outbox));
-    worker.settle(Duration::from_secs(30)).await;
+    worker.settle(SETTLE_WITHIN).await;
     worker.stop().await;
 
     let seen = rx.seen_for(t.id.as_str());
@@ -434,7 +477,7 @@ async fn a_refused_connection_is_recorded_as_such() {
     let mut s = settings(&url);
     s.max_attempts = 1;
     let worker = Worker::start(s, Arc::clone(&outbox));
-    worker.settle(Duration::from_secs(30)).await;
+    worker.settle(SETTLE_WITHIN).await;
     worker.stop().await;
     let dead = outbox.get(&t.id);
     assert_eq!(dead.state, DeliveryState::Dead);
@@ -455,7 +498,7 @@ async fn redirects_are_not_followed() {
     let mut s = settings(&rx.url);
     s.max_attempts = 2;
     let worker = Worker::start(s, Arc::clone(&outbox));
-    worker.settle(Duration::from_secs(30)).await;
+    worker.settle(SETTLE_WITHIN).await;
     worker.stop().await;
 
     let entry = outbox.get(&t.id);
@@ -480,7 +523,7 @@ async fn a_ticket_is_dead_after_max_attempts_and_a_retry_delivers_it() {
     let mut s = settings(&rx.url);
     s.max_attempts = 3;
     let worker = Worker::start(s, Arc::clone(&outbox));
-    worker.settle(Duration::from_secs(30)).await;
+    worker.settle(SETTLE_WITHIN).await;
 
     let dead = outbox.get(&t.id);
     assert_eq!(dead.state, DeliveryState::Dead);
@@ -492,7 +535,7 @@ async fn a_ticket_is_dead_after_max_attempts_and_a_retry_delivers_it() {
     // `concierge tickets retry ID`, then a wake-up (the admin endpoint does both).
     assert!(outbox.retry(&t.id, now_ms()).unwrap());
     worker.notify.notify_one();
-    worker.settle(Duration::from_secs(30)).await;
+    worker.settle(SETTLE_WITHIN).await;
     assert_eq!(outbox.get(&t.id).state, DeliveryState::Delivered);
     assert_eq!(rx.accepted()[t.id.as_str()].duplicates, 0);
     assert_eq!(rx.seen_for(t.id.as_str()).len(), 4);
@@ -507,18 +550,18 @@ async fn a_ticket_is_dead_after_max_attempts_and_a_retry_delivers_it() {
 async fn a_new_ticket_is_sent_when_the_worker_is_woken() {
     let rx = receiver(steps(vec![])).await;
     let outbox = Arc::new(MemoryOutbox::default());
-    let worker = Worker::start(settings(&rx.url), Arc::clone(&outbox));
+    // Left alone, this worker would look at the outbox again in an hour: only the wake-up
+    // can get the ticket delivered within the test's wait. (The test used to time the
+    // delivery against the 5 s idle poll, which a loaded machine could exceed.)
+    let worker = Worker::start_polling(
+        settings(&rx.url),
+        Arc::clone(&outbox),
+        Duration::from_secs(3600),
+    );
     tokio::time::sleep(Duration::from_millis(100)).await; // The worker is idle now.
-    let started = Instant::now();
     outbox.add(ticket(2));
     worker.notify.notify_one();
-    worker.settle(Duration::from_secs(30)).await;
-    // Without the wake-up the worker would look again after its 5 s idle poll.
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "{:?}",
-        started.elapsed()
-    );
+    worker.settle(SETTLE_WITHIN).await;
     assert_eq!(rx.accepted().len(), 1);
     worker.stop().await;
 }
@@ -532,7 +575,10 @@ async fn shutdown_lets_the_attempt_in_flight_finish() {
     let worker = Worker::start(settings(&rx.url), Arc::clone(&outbox));
     let started = Instant::now();
     while rx.requests() == 0 {
-        assert!(started.elapsed() < Duration::from_secs(30));
+        assert!(
+            started.elapsed() < SETTLE_WITHIN,
+            "waited {SETTLE_WITHIN:?} for the first attempt"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     worker.stop().await;

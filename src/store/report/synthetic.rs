@@ -55,8 +55,9 @@ pub fn generate(store: &SqliteStore, h: &History) -> Result<()> {
         )?;
         let mut ticket = tx.prepare(
             "INSERT INTO outbox (id, conversation_id, customer_id, ticket, state, attempts, \
-               next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms) \
-             VALUES (?1, ?2, ?3, ?4, 'delivered', 1, ?5, NULL, ?5, ?6, ?6)",
+               next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms, reason, \
+               category, priority) \
+             VALUES (?1, ?2, ?3, ?4, 'delivered', 1, ?5, NULL, ?5, ?6, ?6, ?7, ?8, ?9)",
         )?;
         for i in 0..h.conversations {
             let k = i % 10;
@@ -148,7 +149,10 @@ pub fn generate(store: &SqliteStore, h: &History) -> Result<()> {
                     customer_id,
                     json.to_string(),
                     last,
-                    delivered
+                    delivered,
+                    reason,
+                    category,
+                    priority
                 ])?;
             }
         }

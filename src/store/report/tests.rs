@@ -3,7 +3,9 @@
 
 use super::synthetic::{generate, History};
 use super::*;
-use crate::store::{Conversation, ConversationId, Customer, Feedback, MessageId, Store, Turn};
+use crate::store::{
+    Conversation, ConversationId, Customer, Feedback, MessageId, Outcome, Store, Turn,
+};
 
 /// 2026-01-01T00:00:00Z, a Thursday.
 const JAN_1: u64 = 1_767_225_600_000;
@@ -185,7 +187,7 @@ fn turns_recorded_through_the_store_are_counted() {
         id: MessageId::generate(),
         text: "where is my parcel".into(),
         reply: "here".into(),
-        outcome: outcome.into(),
+        outcome: Outcome::parse(outcome).expect("an outcome"),
         language: "nl".into(),
         intent: None,
         article: None,

@@ -1,19 +1,16 @@
--- 0002: what `concierge report` needs to stay fast on a year of history (issue 15).
+-- 0004: what `concierge report` needs to stay fast on a year of history (issue 15).
 --
 -- The bot's response time per message (NULL for turns recorded before this version), and
--- the ticket's reason, category and priority as columns of the outbox, so that the report
--- never parses a ticket's JSON. They are generated from the ticket (SQLite's json_extract;
--- a PostgreSQL backend writes `GENERATED ALWAYS AS (ticket::jsonb ->> 'reason') STORED`),
--- so the code that writes tickets does not change and old tickets have them too.
+-- the ticket's reason, category and priority as plain columns of the outbox, so that the
+-- report never parses a ticket's JSON. The store fills them when it writes a turn or a
+-- ticket; tickets written before this version have NULL there. Portable SQL: SQLite and
+-- PostgreSQL both accept every statement.
 
 ALTER TABLE messages ADD COLUMN response_ms BIGINT;
 
-ALTER TABLE outbox ADD COLUMN reason TEXT
-    GENERATED ALWAYS AS (json_extract(ticket, '$.reason')) VIRTUAL;
-ALTER TABLE outbox ADD COLUMN category TEXT
-    GENERATED ALWAYS AS (json_extract(ticket, '$.category')) VIRTUAL;
-ALTER TABLE outbox ADD COLUMN priority TEXT
-    GENERATED ALWAYS AS (json_extract(ticket, '$.priority')) VIRTUAL;
+ALTER TABLE outbox ADD COLUMN reason TEXT;
+ALTER TABLE outbox ADD COLUMN category TEXT;
+ALTER TABLE outbox ADD COLUMN priority TEXT;
 
 -- The report reads every message of the conversations it counts: with this index it reads
 -- the index alone, in conversation order, never the rows (which hold the texts).
