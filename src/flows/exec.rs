@@ -23,11 +23,14 @@ pub struct ActionCall {
 #[error("cannot set up the HTTP client for flow actions: {0}")]
 pub struct ExecError(String);
 
+/// Reads `{env.NAME}`: the process environment, or a map in tests.
+pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
 /// Sends action requests. Cheap to clone (one connection pool).
 #[derive(Clone)]
 pub struct Executor {
     client: reqwest::Client,
-    env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: Arc<EnvLookup>,
 }
 
 impl Executor {
@@ -37,9 +40,7 @@ impl Executor {
     }
 
     /// An executor reading `{env.NAME}` through `env` (tests give a map).
-    pub fn with_env(
-        env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
-    ) -> Result<Executor, ExecError> {
+    pub fn with_env(env: Arc<EnvLookup>) -> Result<Executor, ExecError> {
         let client = reqwest::Client::builder()
             // A redirect is an answer, not a hop: following it could send the shop's token or
             // a shopper's data somewhere the flow file never named.

@@ -35,6 +35,7 @@ pub enum Escape {
 pub struct Values<'a> {
     pub values: &'a BTreeMap<String, String>,
     /// Reads `env.NAME`; `None` where env is not allowed (answers).
+    #[allow(clippy::type_complexity)]
     pub env: Option<&'a dyn Fn(&str) -> Option<String>>,
 }
 
