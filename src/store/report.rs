@@ -5,8 +5,9 @@
 //! written once, here, in [`Accumulator`].
 //!
 //! The store reads the facts in four index-only queries over the conversations that started
-//! in the window (schema version 3 adds the indexes) and the counting happens in Rust, so a
-//! year of history (a million messages) is read in one pass; `benches/report.rs` times it.
+//! in the window (the `0004_reports` migration adds the indexes) and the counting happens in
+//! Rust, so a year of history (a million messages) is read in one pass; `benches/report.rs`
+//! times it.
 
 use std::collections::{BTreeMap, HashMap};
 

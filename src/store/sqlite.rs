@@ -556,7 +556,7 @@ fn ticket_moved(tx: &Connection, id: &EscalationId, changed: usize) -> Result<Mo
 }
 
 /// A ticket as its outbox row: id, masked JSON and the facts the report reads from columns
-/// (schema version 3: `reason`, `category`, `priority`).
+/// (`0004_reports`: `reason`, `category`, `priority`).
 struct TicketRow {
     id: EscalationId,
     json: String,

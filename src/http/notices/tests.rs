@@ -93,6 +93,12 @@ async fn a_notice_shows_in_answers_on_its_topic_and_in_the_banner_only_while_act
     let text = r["text"].as_str().unwrap();
     assert!(text.starts_with(NOTICE), "{r}");
     assert!(text.len() > NOTICE.len() + 20, "the answer follows: {r}");
+    // The conversation core records the turn as shown, with how long the reply took.
+    let id = crate::store::ConversationId::parse(r["conversation_id"].as_str().unwrap()).unwrap();
+    let turns = state.inner.store.turns(&id).unwrap();
+    assert_eq!(turns.len(), 1);
+    assert!(turns[0].reply.starts_with(NOTICE), "{:?}", turns[0]);
+    assert!(turns[0].response_ms.is_some(), "{:?}", turns[0]);
     assert_eq!(banner(&state, "en").await, [NOTICE]);
     assert_eq!(banner(&state, "en-GB").await, [NOTICE]);
     // Not in another language, nor before an answer on another topic.
