@@ -158,10 +158,7 @@ impl E5s1 {
 
     /// Parses a whole E5S1 image.
     pub fn parse(data: Vec<u8>) -> Result<E5s1> {
-        let mut c = Cursor {
-            data: &data,
-            at: 0,
-        };
+        let mut c = Cursor { data: &data, at: 0 };
         if c.take(4, "the magic")? != MAGIC {
             return Err(Error::Format {
                 what: "it does not start with E5S1".into(),
@@ -388,9 +385,7 @@ impl Vocabulary {
     pub fn keeps(self, piece: &str) -> bool {
         match self {
             Vocabulary::All => true,
-            Vocabulary::Latin => piece
-                .chars()
-                .all(|c| c == '\u{2581}' || latin_text_char(c)),
+            Vocabulary::Latin => piece.chars().all(|c| c == '\u{2581}' || latin_text_char(c)),
         }
     }
 }
@@ -440,11 +435,31 @@ pub struct Summary {
 fn layout(h: &Header, vocab: usize) -> Vec<(String, String, Vec<usize>)> {
     let (hd, ff) = (h.hidden, h.ff);
     let mut t = vec![
-        ("emb.word".into(), "embeddings.word_embeddings.weight".into(), vec![vocab, hd]),
-        ("emb.pos".into(), "embeddings.position_embeddings.weight".into(), vec![h.positions, hd]),
-        ("emb.type".into(), "embeddings.token_type_embeddings.weight".into(), vec![h.token_types, hd]),
-        ("emb.ln.w".into(), "embeddings.LayerNorm.weight".into(), vec![hd]),
-        ("emb.ln.b".into(), "embeddings.LayerNorm.bias".into(), vec![hd]),
+        (
+            "emb.word".into(),
+            "embeddings.word_embeddings.weight".into(),
+            vec![vocab, hd],
+        ),
+        (
+            "emb.pos".into(),
+            "embeddings.position_embeddings.weight".into(),
+            vec![h.positions, hd],
+        ),
+        (
+            "emb.type".into(),
+            "embeddings.token_type_embeddings.weight".into(),
+            vec![h.token_types, hd],
+        ),
+        (
+            "emb.ln.w".into(),
+            "embeddings.LayerNorm.weight".into(),
+            vec![hd],
+        ),
+        (
+            "emb.ln.b".into(),
+            "embeddings.LayerNorm.bias".into(),
+            vec![hd],
+        ),
     ];
     for l in 0..h.layers {
         let p = format!("encoder.layer.{l}");
@@ -506,7 +521,11 @@ pub fn write_folder(model: &E5s1, dest: &Path, vocabulary: Vocabulary) -> Result
     // model.safetensors: header first (shapes are known), then each tensor in turn, so only
     // one dequantized tensor is in memory at a time.
     let mut tensors = layout(&h, kept.len());
-    tensors.push((String::new(), "pooler.dense.weight".into(), vec![h.hidden, h.hidden]));
+    tensors.push((
+        String::new(),
+        "pooler.dense.weight".into(),
+        vec![h.hidden, h.hidden],
+    ));
     tensors.push((String::new(), "pooler.dense.bias".into(), vec![h.hidden]));
     for (short, _, shape) in &tensors {
         if short.is_empty() {

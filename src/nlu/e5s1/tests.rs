@@ -5,7 +5,15 @@ use std::collections::HashMap;
 use super::*;
 
 const PIECES: [&str; 9] = [
-    "<s>", "<pad>", "</s>", "<unk>", "▁hola", "▁мир", "ção", "▁€5", "<mask>",
+    "<s>",
+    "<pad>",
+    "</s>",
+    "<unk>",
+    "▁hola",
+    "▁мир",
+    "ção",
+    "▁€5",
+    "<mask>",
 ];
 const SCORES: [f32; 9] = [0.0, 0.0, 0.0, 0.0, -3.5, -7.25, -9.0, -11.5, 0.0];
 
@@ -312,7 +320,10 @@ fn conversion_writes_bert_tensors_a_zero_pooler_and_every_piece() {
     assert_eq!(shape, &[8, 32]);
     assert_eq!(w[7 * 32 + 1], 7001.0);
     assert_eq!(t["embeddings.LayerNorm.bias"].0, [32]);
-    assert_eq!(t["encoder.layer.0.attention.output.LayerNorm.weight"].0, [32]);
+    assert_eq!(
+        t["encoder.layer.0.attention.output.LayerNorm.weight"].0,
+        [32]
+    );
     for p in ["pooler.dense.weight", "pooler.dense.bias"] {
         assert!(t[p].1.iter().all(|&x| x == 0.0), "{p} is zero");
     }
@@ -394,7 +405,10 @@ fn damaged_files_are_refused_saying_what_and_where() {
     assert!(err(bad).contains("does not start with E5S1"));
 
     let e = err(good[..200].to_vec());
-    assert!(e.contains("the file ends inside") && e.contains("at byte"), "{e}");
+    assert!(
+        e.contains("the file ends inside") && e.contains("at byte"),
+        "{e}"
+    );
 
     let mut bad = good.clone();
     bad[4] = 2; // version
