@@ -180,13 +180,16 @@ impl E5s1 {
             eps: c.f32("eps")?,
             group: c.count("the group size")?,
         };
-        if header.group != GROUP || header.hidden % GROUP != 0 || header.ff % GROUP != 0 {
+        if header.group != GROUP
+            || !header.hidden.is_multiple_of(GROUP)
+            || !header.ff.is_multiple_of(GROUP)
+        {
             return Err(c.bad(format!(
                 "group {} with hidden {} and FF {}: Q4_0 needs groups of {GROUP} dividing both",
                 header.group, header.hidden, header.ff
             )));
         }
-        if header.heads == 0 || header.hidden % header.heads != 0 {
+        if header.heads == 0 || !header.hidden.is_multiple_of(header.heads) {
             return Err(c.bad(format!(
                 "{} heads do not divide hidden size {}",
                 header.heads, header.hidden
@@ -279,7 +282,7 @@ impl E5s1 {
             let bytes = c.u64("a tensor size")? as usize;
             let want = match dtype {
                 Dtype::F32 => count * 4,
-                Dtype::Q4 if count % GROUP == 0 => count / GROUP * BLOCK_BYTES,
+                Dtype::Q4 if count.is_multiple_of(GROUP) => count / GROUP * BLOCK_BYTES,
                 Dtype::Q4 => {
                     return Err(c.bad(format!(
                         "Q4 tensor {name} has {count} weights, not a multiple of {GROUP}"
@@ -342,9 +345,9 @@ pub fn dequantize_q4_0(bytes: &[u8]) -> Vec<f32> {
         let d = f16_to_f32(u16::from_le_bytes([block[0], block[1]]));
         let q = &block[2..];
         let mut w = [0f32; GROUP];
-        for j in 0..16 {
-            w[j] = ((q[j] & 0x0f) as i32 - 8) as f32 * d;
-            w[j + 16] = ((q[j] >> 4) as i32 - 8) as f32 * d;
+        for (j, &byte) in q.iter().enumerate() {
+            w[j] = ((byte & 0x0f) as i32 - 8) as f32 * d;
+            w[j + 16] = ((byte >> 4) as i32 - 8) as f32 * d;
         }
         out.extend_from_slice(&w);
     }

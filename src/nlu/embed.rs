@@ -786,9 +786,7 @@ mod backend {
             serde_json::from_slice(&header).map_err(|e| at(&format!("its header: {e}")))?;
         let data_start = 8 + len;
         tch::no_grad(|| {
-            let mut variables: Vec<(String, Tensor)> = weights.variables().into_iter().collect();
-            variables.sort_by(|a, b| a.0.cmp(&b.0));
-            for (name, var) in variables {
+            for (name, var) in weights.variables() {
                 let entry = header
                     .get(&name)
                     .ok_or_else(|| at(&format!("has no tensor {name}")))?;

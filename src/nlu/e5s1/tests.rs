@@ -34,8 +34,8 @@ fn tiny_header() -> Header {
 /// One Q4_0 block: scale `d` (as f16 bits) and 32 nibbles in weight order.
 fn block(d_bits: u16, nibbles: &[u8; 32]) -> Vec<u8> {
     let mut b = d_bits.to_le_bytes().to_vec();
-    for j in 0..16 {
-        b.push(nibbles[j] | (nibbles[j + 16] << 4));
+    for (lo, hi) in nibbles[..16].iter().zip(&nibbles[16..]) {
+        b.push(lo | (hi << 4));
     }
     b
 }
