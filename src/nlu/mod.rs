@@ -4,6 +4,7 @@
 //! Pure code: no I/O, no errors. Unclear input produces fewer terms, never a failure.
 
 pub mod analyze;
+pub mod e5s1;
 pub mod embed;
 pub mod lang;
 pub mod lexicon;
