@@ -70,6 +70,12 @@ pub struct Settings {
     pub knowledge_base: PathBuf,
     /// Folder of the intents YAML files.
     pub intents: PathBuf,
+    /// Folder of the shop's own synonyms, one `<locale>.yaml` per language
+    /// (`docs/editors.md`). Absent: the built-in synonyms only.
+    pub synonyms: Option<PathBuf>,
+    /// Folder of the notices (Markdown with `from`/`until`, `locales` and topics) shown
+    /// before answers and as a banner while active (`docs/editors.md`). Absent: none.
+    pub notices: Option<PathBuf>,
     pub thresholds: Thresholds,
     pub calibration: Calibration,
     /// Adjust the calibrations to the shop's own texts at build (see `engine/selfcal.rs`).
@@ -302,6 +308,8 @@ impl Default for Settings {
             shop: ShopSettings::default(),
             knowledge_base: PathBuf::from("knowledge-base"),
             intents: PathBuf::from("intents"),
+            synonyms: None,
+            notices: None,
             thresholds: Thresholds::default(),
             calibration: Calibration::default(),
             self_calibration: true,
@@ -475,6 +483,11 @@ impl Settings {
         }
         if s.intents.is_relative() {
             s.intents = base.join(&s.intents);
+        }
+        for dir in [&mut s.synonyms, &mut s.notices] {
+            if let Some(d) = dir.as_mut().filter(|d| d.is_relative()) {
+                *d = base.join(&*d);
+            }
         }
         if let Some(m) = s.semantic.model.as_mut().filter(|m| m.is_relative()) {
             *m = base.join(&*m);

@@ -14,6 +14,7 @@ use crate::config::{Calibration, OnModelError, Settings, Thresholds};
 use crate::diagnostic::Diagnostic;
 use crate::flows::{self, Flows};
 use crate::intents::{self, Intent, IntentId};
+use crate::kb::notices::{Notice, Notices, Topic};
 use crate::kb::{Article, ArticleId, KnowledgeBase};
 use crate::locale::Locale;
 use crate::messages::{language_name, messages};
@@ -226,6 +227,8 @@ pub struct Engine {
     semantic: Option<SemanticIndex>,
     /// Why the semantic layer is off although the settings enable it.
     semantic_off: Option<String>,
+    /// The editors' notices (`notices:` in the config), active or not.
+    notices: Notices,
     /// What self-calibration did to the lexical and the hybrid calibration (`selfcal.rs`).
     self_calibration: [Option<SelfCalibration>; 2],
     /// The multi-turn flows the intents start (`flows:` in the intents files).
@@ -322,7 +325,19 @@ impl Engine {
             .and_then(|p| p.semantic.as_ref())
             .filter(|_| previous.is_some_and(|p| p.settings.semantic == settings.semantic))
             .map(|s| s.embedder.clone());
-        let mut engine = Engine::with_model(settings.clone(), kb, intents, model, progress)?;
+        let synonyms = match &settings.synonyms {
+            Some(dir) => {
+                let (s, mut d) = nlu::shop_synonyms::load_dir(dir, &settings.shop.locales);
+                diags.append(&mut d);
+                s
+            }
+            None => nlu::ShopSynonyms::default(),
+        };
+        let mut engine =
+            Engine::with_model(settings.clone(), kb, intents, model, &synonyms, progress)?;
+        if let Some(dir) = &settings.notices {
+            diags.extend(engine.load_notices(dir));
+        }
         let (flows, mut d) = flows::load_dir(&settings.intents, &engine.intents, &engine.languages);
         diags.append(&mut d);
         engine.flows = flows;
@@ -335,7 +350,14 @@ impl Engine {
         kb: KnowledgeBase,
         intents: Vec<Intent>,
     ) -> Result<Engine, Error> {
-        Engine::with_model(settings, kb, intents, None, &Silent)
+        Engine::with_model(
+            settings,
+            kb,
+            intents,
+            None,
+            &nlu::ShopSynonyms::default(),
+            &Silent,
+        )
     }
 
     /// `new`, with a model already loaded (when the settings enable the semantic layer).
@@ -344,6 +366,7 @@ impl Engine {
         kb: KnowledgeBase,
         intents: Vec<Intent>,
         model: Option<Arc<Embedder>>,
+        synonyms: &nlu::ShopSynonyms,
         progress: &dyn Progress,
     ) -> Result<Engine, Error> {
         let default = settings.shop.default_locale.language().to_string();
@@ -395,10 +418,11 @@ impl Engine {
                 texts.extend(ex.iter().map(|e| (l.language().to_string(), e.clone())));
             }
         }
-        let nlu = Nlu::build(
+        let nlu = Nlu::build_with_synonyms(
             &served,
             &settings.shop.default_locale,
             texts.iter().map(|(l, t)| (l.as_str(), t.as_str())),
+            synonyms,
         );
 
         // Analysis is most of the cost of a build: each article's texts are analyzed once,
@@ -478,6 +502,7 @@ impl Engine {
             languages,
             semantic: None,
             semantic_off: None,
+            notices: Notices::default(),
             self_calibration: [None, None],
             flows: Flows::default(),
         };
@@ -1434,6 +1459,82 @@ fn lead(article: &Article, section: Option<usize>) -> String {
     match cut.rfind(". ") {
         Some(p) if p > 200 => cut[..=p].to_string(),
         _ => format!("{}…", cut.trim_end()),
+    }
+}
+
+/// Notices (issue 15): loading them beside the content, and putting the active ones before
+/// an answer on their topic.
+impl Engine {
+    /// Loads the notices of `dir` and checks them against this shop's articles, tags,
+    /// intents and languages.
+    fn load_notices(&mut self, dir: &std::path::Path) -> Vec<Diagnostic> {
+        let (mut notices, mut diags) = Notices::load_dir(dir);
+        let tags: HashSet<&str> = self
+            .kb
+            .articles()
+            .iter()
+            .flat_map(|a| a.tags.iter().map(String::as_str))
+            .collect();
+        let intents: HashSet<&str> = self.intents.iter().map(|i| i.id.as_str()).collect();
+        let kb = &self.kb;
+        diags.extend(notices.check(|a| kb.get(a).is_some(), &tags, &intents));
+        for n in notices.all() {
+            for l in &n.locales {
+                if !self.languages.iter().any(|s| s == l.language()) {
+                    diags.push(
+                        Diagnostic::error(
+                            &n.path,
+                            crate::diagnostic::find_line(
+                                &std::fs::read_to_string(&n.path).unwrap_or_default(),
+                                l.as_str(),
+                                1,
+                            ),
+                            format!("unknown locale `{l}`: the shop does not serve it"),
+                        )
+                        .with_hint(format!(
+                            "use one of the shop's languages: {}",
+                            self.languages.join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+        self.notices = notices;
+        diags
+    }
+
+    /// The editors' notices, active or not.
+    pub fn notices(&self) -> &Notices {
+        &self.notices
+    }
+
+    /// The notices active at `now` on the topic of `reply` (its article, that article's tags,
+    /// its intent), in the reply's language. Only answers have a topic.
+    pub fn notices_for<'a>(&'a self, reply: &'a Reply, now: jiff::Timestamp) -> Vec<&'a Notice> {
+        if reply.outcome != Outcome::Answer || self.notices.is_empty() {
+            return Vec::new();
+        }
+        let article = reply.article.as_ref();
+        let tags = article
+            .and_then(|a| self.kb.get(a))
+            .map_or(&[][..], |a| a.tags.as_slice());
+        let topic = Topic {
+            article,
+            tags,
+            intent: reply.intent.as_ref().map(IntentId::as_str),
+        };
+        self.notices.on_topic(now, &reply.language, topic).collect()
+    }
+
+    /// Puts the notices active at `now` on the reply's topic before its text.
+    pub fn prepend_notices(&self, reply: &mut Reply, now: jiff::Timestamp) {
+        let notices = self.notices_for(reply, now);
+        if notices.is_empty() {
+            return;
+        }
+        let mut text: Vec<&str> = notices.iter().map(|n| n.text.as_str()).collect();
+        text.push(&reply.text);
+        reply.text = text.join("\n\n");
     }
 }
 

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod report;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
@@ -63,6 +65,9 @@ enum Command {
     /// Escalation tickets: list them, or put one back in line for delivery.
     #[command(subcommand)]
     Tickets(TicketsCommand),
+    /// KPIs of the stored conversations: deflection, escalations, CSAT, first-contact
+    /// resolution, response times (definitions: docs/kpis.md).
+    Report(report::ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +247,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tickets(TicketsCommand::List(a)) => tickets_list(a),
         Command::Tickets(TicketsCommand::Retry(a)) => tickets_retry(a),
         Command::Forget(a) => forget(a),
+        Command::Report(a) => report::report(a),
     }
 }
 
@@ -790,6 +796,11 @@ fn existing_store(data: &Path) -> Result<Arc<dyn Store>> {
             Duration::from_secs(60),
         )?));
     }
+    Ok(Arc::new(existing_sqlite_store(data)?))
+}
+
+/// The SQLite file in `data`, which must exist already.
+fn existing_sqlite_store(data: &Path) -> Result<SqliteStore> {
     let path = data.join(store::FILE_NAME);
     if !path.is_file() {
         bail!(
@@ -797,7 +808,7 @@ fn existing_store(data: &Path) -> Result<Arc<dyn Store>> {
             path.display()
         );
     }
-    Ok(Arc::new(SqliteStore::open(&path)?))
+    Ok(SqliteStore::open(&path)?)
 }
 
 fn tickets_list(a: TicketsListArgs) -> Result<ExitCode> {

@@ -58,6 +58,21 @@ pub fn require_named(
             "give the folder that holds the shop's intents YAML files (the demo shop's is intents/), or leave it out to use only the built-in intents",
         )?;
     }
+    // The shop's synonyms and notices have no default: set, they were named in the file.
+    if let Some(dir) = &settings.synonyms {
+        require_existing(
+            dir,
+            &format!("`synonyms` in {}", config()),
+            "give the folder that holds the shop's synonyms (one <locale>.yaml per language, see docs/editors.md), or remove the key",
+        )?;
+    }
+    if let Some(dir) = &settings.notices {
+        require_existing(
+            dir,
+            &format!("`notices` in {}", config()),
+            "give the folder that holds the notices (Markdown files with `from`/`until`, see docs/editors.md), or remove the key",
+        )?;
+    }
     // The model folder only matters when the model is to be loaded: not with --lexical-only,
     // not when `semantic.on_error: lexical` says to run without it (with a warning naming
     // it), and not in a lexical build (which refuses `semantic.enabled` by itself).

@@ -4,6 +4,7 @@
 //! ```text
 //! message ─ context (hand-over state, turns, feedback, topic: one read of the store)
 //!         ─ engine (`Engine::ask`, or `ask_follow_up` with the previous topic)
+//!         ─ the editors' notices on the answer's topic, prepended (`Engine::prepend_notices`)
 //!         ─ escalation policy (triggers, the leave-a-message dialogue)
 //!         ─ Turned { outcome, escalation, reply, handoff, ticket }
 //!         ─ ONE store transaction: turn + hand-over state + ticket + conversation state
@@ -24,6 +25,8 @@
 
 #[cfg(test)]
 mod tests;
+
+use std::time::Instant;
 
 use jiff::Timestamp;
 
@@ -68,6 +71,11 @@ pub struct Message<'a> {
     /// `Engine::embed_question` of it when the adapter embedded it beforehand (`Some(None)`:
     /// the model does not cover its language); `None`: the core embeds it.
     pub embedding: Option<Option<&'a [f32]>>,
+    /// The time the editors' notices are shown for (the HTTP adapter's clock); `None`: now.
+    pub notices_at: Option<Timestamp>,
+    /// When the message arrived at the adapter: the turn records how long the reply took
+    /// (`Turn::response_ms`); `None`: not measured.
+    pub received: Option<Instant>,
 }
 
 impl<'a> Message<'a> {
@@ -76,6 +84,8 @@ impl<'a> Message<'a> {
             text,
             locale: None,
             embedding: None,
+            notices_at: None,
+            received: None,
         }
     }
 
@@ -87,6 +97,18 @@ impl<'a> Message<'a> {
     /// The message's `Engine::embed_question`, computed by the caller.
     pub fn with_embedding(mut self, embedding: Option<&'a [f32]>) -> Self {
         self.embedding = Some(embedding);
+        self
+    }
+
+    /// The time the notices are shown for (`AppState::now` in the HTTP adapter).
+    pub fn with_notices_at(mut self, at: Timestamp) -> Self {
+        self.notices_at = Some(at);
+        self
+    }
+
+    /// When the message arrived, to measure the response time from.
+    pub fn with_received(mut self, received: Instant) -> Self {
+        self.received = Some(received);
         self
     }
 }
@@ -208,6 +230,9 @@ impl<'a> Core<'a> {
             article: reply.article.as_ref().map(|a| a.to_string()),
             confidence: reply.confidence,
             at_ms: now.as_millisecond().max(0) as u64,
+            response_ms: message
+                .received
+                .map(|r| u32::try_from(r.elapsed().as_millis()).unwrap_or(u32::MAX)),
         };
         let ticket = match &decision.ticket {
             None => None,
@@ -329,6 +354,9 @@ impl<'a> Core<'a> {
                 }
             }
         }
+        // Notices (issue 15): the editors' active notices on the answer's topic go before it,
+        // in what the shopper sees and in what is recorded, whatever the policy does next.
+        engine.prepend_notices(&mut reply, message.notices_at.unwrap_or(now));
         let decision = self
             .policy
             .decide(&turn_input(context, message.text, &reply, now));

@@ -1371,6 +1371,7 @@ mod tests {
             article: None,
             confidence: 0.5,
             at_ms: 1_780_000_000_000,
+            response_ms: None,
         }
     }
 

@@ -168,6 +168,7 @@ mod tests {
             article: None,
             confidence: 0.8,
             at_ms,
+            response_ms: None,
         }
     }
 

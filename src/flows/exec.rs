@@ -24,13 +24,13 @@ pub struct ActionCall {
 pub struct ExecError(String);
 
 /// Reads `{env.NAME}`: the process environment, or a map in tests.
-pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 /// Sends action requests. Cheap to clone (one connection pool).
 #[derive(Clone)]
 pub struct Executor {
     client: reqwest::Client,
-    env: EnvLookup,
+    env: Arc<EnvLookup>,
 }
 
 impl Executor {
@@ -40,7 +40,7 @@ impl Executor {
     }
 
     /// An executor reading `{env.NAME}` through `env` (tests give a map).
-    pub fn with_env(env: EnvLookup) -> Result<Executor, ExecError> {
+    pub fn with_env(env: Arc<EnvLookup>) -> Result<Executor, ExecError> {
         let client = reqwest::Client::builder()
             // A redirect is an answer, not a hop: following it could send the shop's token or
             // a shopper's data somewhere the flow file never named.

@@ -31,14 +31,12 @@ pub enum Escape {
     Url,
 }
 
-/// Reads `env.NAME` for a template.
-pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<String>;
-
 /// The values a template may name.
 pub struct Values<'a> {
     pub values: &'a BTreeMap<String, String>,
     /// Reads `env.NAME`; `None` where env is not allowed (answers).
-    pub env: Option<EnvFn<'a>>,
+    #[allow(clippy::type_complexity)]
+    pub env: Option<&'a dyn Fn(&str) -> Option<String>>,
 }
 
 /// A name the template needs that has no value.

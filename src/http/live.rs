@@ -148,12 +148,15 @@ impl Live {
         }
     }
 
-    /// The folders watched for edits.
+    /// The folders watched for edits: the content, the shop's synonyms and the notices.
     pub fn watched(&self) -> Vec<PathBuf> {
-        vec![
+        let mut dirs = vec![
             self.settings.knowledge_base.clone(),
             self.settings.intents.clone(),
-        ]
+        ];
+        dirs.extend(self.settings.synonyms.iter().cloned());
+        dirs.extend(self.settings.notices.iter().cloned());
+        dirs
     }
 }
 

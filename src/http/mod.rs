@@ -10,6 +10,7 @@ mod error;
 mod limit;
 mod live;
 mod metrics;
+mod notices;
 mod routes;
 pub mod wire;
 
@@ -62,7 +63,12 @@ struct Shared {
     max_message_chars: usize,
     shop_name: String,
     openapi: String,
+    /// What time it is, for the notices (a fixed clock in tests).
+    clock: Clock,
 }
+
+/// The time now: `jiff::Timestamp::now` when serving, a fixed instant in tests.
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
 
 /// How many locks the conversations are spread over (see [`AppState::conversation_turn`]).
 pub const CONVERSATION_STRIPES: usize = 256;
@@ -100,8 +106,23 @@ impl AppState {
                 max_message_chars: settings.limits.max_message_chars,
                 shop_name: settings.shop.name.clone(),
                 openapi: routes::openapi_json(),
+                clock: Arc::new(jiff::Timestamp::now),
             }),
         })
+    }
+
+    /// The same state with another clock (tests). Call it before the state is cloned: a
+    /// shared state keeps its clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.inner) {
+            shared.clock = clock;
+        }
+        self
+    }
+
+    /// The time now, by this state's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        (self.inner.clock)()
     }
 
     /// State serving an engine that is already loaded, with an in-memory store (tests).
@@ -235,6 +256,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/search", get(routes::search))
         .route("/v1/articles/{*id}", get(routes::article))
         .route("/v1/feedback", post(routes::post_feedback))
+        .route("/v1/notices", get(notices::get_notices))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))

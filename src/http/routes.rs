@@ -38,7 +38,8 @@ const DEMO_HTML: &str = include_str!("assets/demo.html");
         admin_status,
         admin_tickets,
         admin_retry_ticket,
-        metrics
+        metrics,
+        super::notices::get_notices
     ),
     components(schemas(
         MessageRequest,
@@ -59,6 +60,8 @@ const DEMO_HTML: &str = include_str!("assets/demo.html");
         TicketsResponse,
         TicketOut,
         RetryResponse,
+        super::notices::NoticesResponse,
+        super::notices::NoticeOut,
         ErrorBody,
         ErrorDetail
     ))
@@ -107,7 +110,7 @@ fn store_error(e: store::Error) -> ApiError {
     }
 }
 
-fn parse_locale(s: Option<&str>) -> Result<Option<Locale>, ApiError> {
+pub(super) fn parse_locale(s: Option<&str>) -> Result<Option<Locale>, ApiError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s.parse::<Locale>().map(Some).map_err(|_| {
@@ -144,6 +147,7 @@ pub async fn post_message(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<MessageRequest>,
 ) -> Result<Json<MessageResponse>, ApiError> {
+    let received = std::time::Instant::now();
     let text = req.text;
     if text.trim().is_empty() {
         return Err(ApiError::new(ErrorKind::EmptyText, "`text` is empty"));
@@ -210,11 +214,14 @@ pub async fn post_message(
             store::now_ms(),
         )),
     };
+    let notices_at = state.now();
     let recorded = state
         .blocking_releasing(move |permit| {
             let message = Message::new(&text)
                 .with_locale(locale)
-                .with_embedding(embedding.as_deref());
+                .with_embedding(embedding.as_deref())
+                .with_notices_at(notices_at)
+                .with_received(received);
             Core::new(&engine, &policy).take_turn(store.as_ref(), start, &message, || drop(permit))
         })
         .await?

@@ -4,6 +4,7 @@
 //! article it could read together with the problems it found.
 
 pub mod markdown;
+pub mod notices;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -595,7 +596,7 @@ pub fn parse_article(
 }
 
 /// Splits `---\nyaml\n---\nbody` into (yaml, body, 1-based line where the body starts).
-fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
+pub(crate) fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
     let rest = text
         .strip_prefix("---\n")
         .or_else(|| text.strip_prefix("---\r\n"))?;

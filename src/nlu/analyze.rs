@@ -51,7 +51,26 @@ pub struct Analyzer {
     language: String,
     stemmer: Option<std::sync::Arc<Stemmer>>,
     stop: HashSet<String>,
-    synonyms: &'static Synonyms,
+    synonyms: SynonymList,
+}
+
+/// The synonyms an analyzer applies: the built-in ones, shared by every analyzer of the
+/// language, or the built-in ones merged with the shop's own (`Synonyms::with_shop`).
+#[derive(Clone)]
+enum SynonymList {
+    Builtin(&'static Synonyms),
+    Shop(std::sync::Arc<Synonyms>),
+}
+
+impl std::ops::Deref for SynonymList {
+    type Target = Synonyms;
+
+    fn deref(&self) -> &Synonyms {
+        match self {
+            SynonymList::Builtin(s) => s,
+            SynonymList::Shop(s) => s,
+        }
+    }
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -106,7 +125,15 @@ impl Analyzer {
             language: language.to_string(),
             stemmer: algorithm(language).map(|a| std::sync::Arc::new(Stemmer::create(a))),
             stop: stop_words(language),
-            synonyms: Synonyms::builtin(language),
+            synonyms: SynonymList::Builtin(Synonyms::builtin(language)),
+        }
+    }
+
+    /// The analyzer of a language with the shop's synonym groups added to the built-in ones.
+    pub fn with_shop_synonyms(language: &str, shop: &[Vec<String>]) -> Analyzer {
+        Analyzer {
+            synonyms: SynonymList::Shop(std::sync::Arc::new(Synonyms::with_shop(language, shop))),
+            ..Analyzer::for_language(language)
         }
     }
 

@@ -4,10 +4,12 @@
 //! Pure code: no I/O, no errors. Unclear input produces fewer terms, never a failure.
 
 pub mod analyze;
+pub mod e5s1;
 pub mod embed;
 pub mod lang;
 pub mod lexicon;
 pub mod normalize;
+pub mod shop_synonyms;
 pub mod synonyms;
 
 use std::borrow::Cow;
@@ -19,6 +21,7 @@ pub use analyze::Analyzer;
 pub use lang::{LanguageDetector, LanguageGuess};
 pub use lexicon::Lexicon;
 pub use normalize::{fold, normalize, words};
+pub use shop_synonyms::ShopSynonyms;
 pub use synonyms::is_concept;
 
 /// The terms of a message in one language, ready for search.
@@ -45,6 +48,16 @@ impl Nlu {
         default: &Locale,
         texts: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Nlu {
+        Nlu::build_with_synonyms(served, default, texts, &ShopSynonyms::default())
+    }
+
+    /// `build`, with the shop's own synonym groups added to the built-in ones.
+    pub fn build_with_synonyms<'a>(
+        served: &[Locale],
+        default: &Locale,
+        texts: impl IntoIterator<Item = (&'a str, &'a str)>,
+        synonyms: &ShopSynonyms,
+    ) -> Nlu {
         let mut lexicons: HashMap<String, Lexicon> = HashMap::new();
         for (lang, text) in texts {
             lexicons.entry(lang.to_string()).or_default().add_text(text);
@@ -55,10 +68,14 @@ impl Nlu {
             .cloned()
             .chain(served.iter().map(|l| l.language().to_string()))
             .chain(std::iter::once(default.language().to_string()))
+            .chain(synonyms.languages().map(str::to_string))
         {
-            analyzers
-                .entry(lang.clone())
-                .or_insert_with(|| Analyzer::for_language(&lang));
+            analyzers.entry(lang.clone()).or_insert_with(|| {
+                match synonyms.groups(&lang).filter(|g| !g.is_empty()) {
+                    Some(groups) => Analyzer::with_shop_synonyms(&lang, groups),
+                    None => Analyzer::for_language(&lang),
+                }
+            });
         }
         let detector = LanguageDetector::new(served, default, &lexicons);
         Nlu {

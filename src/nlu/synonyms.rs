@@ -84,28 +84,32 @@ impl Synonyms {
         static ALL: OnceLock<HashMap<String, Synonyms>> = OnceLock::new();
         static EMPTY: OnceLock<Synonyms> = OnceLock::new();
         let all = ALL.get_or_init(|| {
-            // A broken built-in file is a bug caught by the unit test below, not a user error.
-            let file: File = serde_yaml::from_str(SYNONYMS_YAML).unwrap_or(File {
-                concepts: BTreeMap::new(),
-                languages: HashMap::new(),
-            });
+            let file = builtin_file();
             file.languages
                 .iter()
                 .map(|(lang, groups)| {
-                    let concepts: HashMap<String, String> = file
-                        .concepts
-                        .iter()
-                        .filter_map(|(name, per_lang)| {
-                            let canonical = per_lang.get(lang)?;
-                            Some((words(canonical).collect::<Vec<_>>().join(" "), name.clone()))
-                        })
-                        .collect();
-                    (lang.clone(), Synonyms::build(groups, &concepts))
+                    (
+                        lang.clone(),
+                        Synonyms::build(groups, &builtin_concepts(lang)),
+                    )
                 })
                 .collect()
         });
         all.get(language)
             .unwrap_or_else(|| EMPTY.get_or_init(Synonyms::default))
+    }
+
+    /// The built-in synonyms of a language with the shop's own groups added (`synonyms:` in
+    /// the config). A phrase in a shop group takes the shop's canonical, even when a built-in
+    /// group lists it too: the shop knows its own words best.
+    pub fn with_shop(language: &str, shop: &[Vec<String>]) -> Synonyms {
+        let builtin = builtin_file()
+            .languages
+            .get(language)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let groups: Vec<Vec<String>> = shop.iter().chain(builtin).cloned().collect();
+        Synonyms::build(&groups, &builtin_concepts(language))
     }
 
     /// Whether a single folded word is part of some synonym (so it is a known word).
@@ -152,6 +156,30 @@ impl Synonyms {
     }
 }
 
+/// The built-in file, parsed once.
+fn builtin_file() -> &'static File {
+    static FILE: OnceLock<File> = OnceLock::new();
+    FILE.get_or_init(|| {
+        // A broken built-in file is a bug caught by the unit test below, not a user error.
+        serde_yaml::from_str(SYNONYMS_YAML).unwrap_or(File {
+            concepts: BTreeMap::new(),
+            languages: HashMap::new(),
+        })
+    })
+}
+
+/// The built-in concepts of a language: canonical (folded words joined by a space) → name.
+fn builtin_concepts(language: &str) -> HashMap<String, String> {
+    builtin_file()
+        .concepts
+        .iter()
+        .filter_map(|(name, per_lang)| {
+            let canonical = per_lang.get(language)?;
+            Some((words(canonical).collect::<Vec<_>>().join(" "), name.clone()))
+        })
+        .collect()
+}
+
 /// Whether a term is a concept token.
 pub fn is_concept(term: &str) -> bool {
     term.starts_with(CONCEPT_MARK)
@@ -188,6 +216,27 @@ mod tests {
         expected.push("~gift_card".into());
         assert_eq!(s.rewrite(w("a gift voucher")), expected);
         assert_eq!(s.rewrite(w("a gift card")), expected);
+    }
+
+    #[test]
+    fn shop_groups_join_the_builtin_ones_and_win_over_them() {
+        let shop = vec![
+            vec![
+                "parcel locker".to_string(),
+                "locker".into(),
+                "pakketautomaat".into(),
+            ],
+            // "postage" is built-in shipping cost; the shop says it means stamps.
+            vec!["stamps".to_string(), "postage".into()],
+        ];
+        let s = Synonyms::with_shop("en", &shop);
+        assert_eq!(s.rewrite(w("my locker")), w("my parcel locker"));
+        assert_eq!(s.rewrite(w("postage")), w("stamps"));
+        // The built-in groups and concepts still apply.
+        let mut back = w("return");
+        back.push("~return".into());
+        assert_eq!(s.rewrite(w("send it back")), back);
+        assert!(!Synonyms::builtin("en").knows("locker"));
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub fn turn(text: &str, at_ms: u64) -> Turn {
         article: None,
         confidence: 0.75,
         at_ms,
+        response_ms: None,
     }
 }
 

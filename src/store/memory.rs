@@ -516,6 +516,7 @@ mod tests {
             article: None,
             confidence: 1.0,
             at_ms: 0,
+            response_ms: None,
         }
     }
 

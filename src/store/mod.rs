@@ -17,6 +17,7 @@ mod contract;
 mod memory;
 pub mod outbox;
 mod postgres;
+pub mod report;
 mod sqlite;
 pub mod temp_postgres;
 
@@ -34,6 +35,7 @@ pub use outbox::{EscalationId, Handoff, Outbox, Ticket};
 
 pub use self::postgres::PostgresStore;
 pub use memory::MemoryStore;
+pub use report::{GroupBy, Report, ReportQuery, Reports};
 pub use sqlite::{SqliteStore, FILE_NAME};
 
 /// The schema, one migration per version: `MIGRATIONS[i]` takes version `i` to `i + 1`. Both
@@ -42,7 +44,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_state.sql"),
     include_str!("migrations/0003_outbox_lease.sql"),
+    include_str!("migrations/0004_reports.sql"),
 ];
+
+/// The index in [`MIGRATIONS`] of `0004_reports.sql`: after it, the SQLite store fills the
+/// report columns of the tickets queued before it.
+pub(crate) const REPORTS_MIGRATION: usize = 3;
 
 /// Errors of a store. Unknown ids are the caller's fault; `Open`, `SchemaTooNew` need the
 /// operator; `Backend` is ours.
@@ -137,6 +144,9 @@ pub struct Turn {
     pub confidence: f32,
     /// Unix milliseconds.
     pub at_ms: u64,
+    /// How long the bot took to reply, from the message's arrival, in milliseconds (`None`
+    /// when not measured, as for turns stored before schema version 2).
+    pub response_ms: Option<u32>,
 }
 
 /// What a turn came to, as recorded with it and read back by the escalation policy.

@@ -320,8 +320,8 @@ fn conversation_row(r: &Row) -> Result<Conversation> {
 
 fn turns_of(tx: &mut Tx<'_>, id: &ConversationId) -> Result<Vec<Turn>> {
     let rows = tx.query(
-        "SELECT id, text, reply, outcome, language, intent, article, confidence, at_ms \
-         FROM messages WHERE conversation_id = $1 ORDER BY n",
+        "SELECT id, text, reply, outcome, language, intent, article, confidence, at_ms, \
+           response_ms FROM messages WHERE conversation_id = $1 ORDER BY n",
         &[&id.as_str()],
     )?;
     Ok(rows
@@ -336,6 +336,9 @@ fn turns_of(tx: &mut Tx<'_>, id: &ConversationId) -> Result<Vec<Turn>> {
             article: r.get(6),
             confidence: r.get(7),
             at_ms: unsigned(r.get(8)),
+            response_ms: r
+                .get::<_, Option<i64>>(9)
+                .and_then(|v| u32::try_from(v).ok()),
         })
         .collect())
 }
@@ -456,9 +459,9 @@ fn insert_turn(
     let handoff = handoff.map(serde_json::to_string).transpose()?;
     tx.execute(
         "INSERT INTO messages (id, conversation_id, n, at_ms, text, reply, outcome, \
-           language, intent, article, confidence) \
+           language, intent, article, confidence, response_ms) \
          VALUES ($1, $2, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages \
-           WHERE conversation_id = $2), $3, $4, $5, $6, $7, $8, $9, $10)",
+           WHERE conversation_id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             &turn.id.as_str(),
             &conversation.as_str(),
@@ -470,6 +473,7 @@ fn insert_turn(
             &turn.intent,
             &turn.article,
             &turn.confidence,
+            &turn.response_ms.map(i64::from),
         ],
     )?;
     tx.execute(

@@ -30,7 +30,7 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Tran
 use super::{
     masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
     ConversationState, Customer, Error, Feedback, ForgetReport, MessageId, Outcome, PurgeReport,
-    Result, Store, Turn, MIGRATIONS,
+    Result, Store, Turn, MIGRATIONS, REPORTS_MIGRATION,
 };
 use crate::store::outbox::{
     DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
@@ -160,7 +160,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a read connection from the pool (a new one when all are busy).
-    fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    pub(super) fn read<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut conn = match pooled {
             Some(c) => c,
@@ -175,7 +175,11 @@ impl SqliteStore {
     }
 
     /// Runs `f` in a write transaction of its own (see [`in_transaction`]).
-    fn write<T>(&self, durable: bool, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(super) fn write<T>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
         in_transaction(&self.writer(), durable, f)
     }
 
@@ -355,11 +359,39 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             path: path.to_path_buf(),
             reason: format!("migration {} failed: {e}", found + 1),
         })?;
+        if found as usize == REPORTS_MIGRATION {
+            fill_ticket_columns(&tx).map_err(|e| Error::Open {
+                path: path.to_path_buf(),
+                reason: format!("migration {} failed: {e}", found + 1),
+            })?;
+        }
         tx.pragma_update(None, "user_version", found + 1)
             .map_err(open_error)?;
         tx.commit().map_err(open_error)?;
         tracing::info!(version = found + 1, path = %path.display(), "database schema migrated");
     }
+}
+
+/// Fills the outbox's `reason`, `category` and `priority` of the tickets queued before the
+/// report migration, from their JSON (the migration itself is portable SQL and cannot).
+fn fill_ticket_columns(tx: &Connection) -> Result<()> {
+    let rows: Vec<(String, String)> = tx
+        .prepare("SELECT id, ticket FROM outbox WHERE reason IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update =
+        tx.prepare("UPDATE outbox SET reason = ?2, category = ?3, priority = ?4 WHERE id = ?1")?;
+    for (id, json) in rows {
+        let ticket: serde_json::Value = serde_json::from_str(&json)?;
+        let field = |k: &str| ticket.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        update.execute(params![
+            id,
+            field("reason"),
+            field("category"),
+            field("priority")
+        ])?;
+    }
+    Ok(())
 }
 
 /// The customer's record (the latest name and email given in any conversation) wins over
@@ -394,7 +426,8 @@ fn with_handoff((mut c, json): (Conversation, String)) -> Result<Conversation> {
 
 fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, text, reply, outcome, language, intent, article, confidence, at_ms \
+        "SELECT id, text, reply, outcome, language, intent, article, confidence, at_ms, \
+           response_ms \
          FROM messages WHERE conversation_id = ?1 ORDER BY n",
     )?;
     let turns = stmt
@@ -409,6 +442,9 @@ fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
                 article: r.get(6)?,
                 confidence: r.get::<_, f64>(7)? as f32,
                 at_ms: unsigned(r.get(8)?),
+                response_ms: r
+                    .get::<_, Option<i64>>(9)?
+                    .map(|v| v.clamp(0, i64::from(u32::MAX)) as u32),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -509,13 +545,25 @@ fn ticket_moved(tx: &Connection, id: &EscalationId, changed: usize) -> Result<Mo
     })
 }
 
-/// A ticket as its outbox row: id and masked JSON.
-fn ticket_row(ticket: Option<&Ticket>) -> Result<Option<(EscalationId, String)>> {
+/// A ticket as its outbox row: id, masked JSON and the facts the report reads from columns
+/// (`0004_reports`: `reason`, `category`, `priority`).
+struct TicketRow {
+    id: EscalationId,
+    json: String,
+    reason: &'static str,
+    category: String,
+    priority: &'static str,
+}
+
+fn ticket_row(ticket: Option<&Ticket>) -> Result<Option<TicketRow>> {
     match ticket {
-        Some(t) => Ok(Some((
-            t.id.clone(),
-            serde_json::to_string(&masked_ticket(t))?,
-        ))),
+        Some(t) => Ok(Some(TicketRow {
+            id: t.id.clone(),
+            json: serde_json::to_string(&masked_ticket(t))?,
+            reason: t.reason.as_str(),
+            category: t.category.clone(),
+            priority: t.priority.as_str(),
+        })),
         None => Ok(None),
     }
 }
@@ -565,7 +613,7 @@ fn insert_turn(
     conversation: &ConversationId,
     turn: &Turn,
     handoff: Option<&str>,
-    ticket: Option<&(EscalationId, String)>,
+    ticket: Option<&TicketRow>,
     state: Option<&str>,
 ) -> Result<()> {
     let customer_id: Option<String> = tx
@@ -576,9 +624,9 @@ fn insert_turn(
     exec(
         tx,
         "INSERT INTO messages (id, conversation_id, n, at_ms, text, reply, outcome, \
-           language, intent, article, confidence) \
+           language, intent, article, confidence, response_ms) \
          VALUES (?1, ?2, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages \
-           WHERE conversation_id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+           WHERE conversation_id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             turn.id.as_str(),
             conversation.as_str(),
@@ -589,7 +637,8 @@ fn insert_turn(
             turn.language,
             turn.intent,
             turn.article,
-            f64::from(turn.confidence)
+            f64::from(turn.confidence),
+            turn.response_ms
         ],
     )?;
     exec(
@@ -601,14 +650,25 @@ fn insert_turn(
          WHERE id = ?1",
         params![conversation.as_str(), ms(turn.at_ms), handoff, state],
     )?;
-    if let Some((id, json)) = ticket {
+    if let Some(row) = ticket {
+        let id = &row.id;
         let now = ms(now_ms());
         let inserted = exec(
             tx,
             "INSERT INTO outbox (id, conversation_id, customer_id, ticket, state, \
-               attempts, next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms) \
-             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5, ?5, NULL)",
-            params![id.as_str(), conversation.as_str(), customer_id, json, now],
+               attempts, next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms, \
+               reason, category, priority) \
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5, ?5, NULL, ?6, ?7, ?8)",
+            params![
+                id.as_str(),
+                conversation.as_str(),
+                customer_id,
+                row.json,
+                now,
+                row.reason,
+                row.category,
+                row.priority
+            ],
         );
         match inserted {
             Err(rusqlite::Error::SqliteFailure(e, _))
@@ -1151,6 +1211,59 @@ mod tests {
         let header = store.conversation(&c).unwrap().unwrap();
         assert_eq!(header.customer.name.as_deref(), Some("Ana"));
         assert_eq!(store.due(now_ms(), 10).unwrap()[0].ticket.id, t.id);
+    }
+
+    #[test]
+    fn the_reports_migration_fills_the_columns_of_tickets_queued_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        assert!(MIGRATIONS[REPORTS_MIGRATION].starts_with("-- 0004: what `concierge report` needs"));
+        let before = REPORTS_MIGRATION;
+        let (c, t) = {
+            let store = SqliteStore::open_dir(dir.path()).unwrap();
+            let c = start(&store, "web", customer("cu-1", None, None), 1_000);
+            let t = ticket(&c, "help");
+            store
+                .record_turn(&c, turn("help", 1_100), None, Some(&t))
+                .unwrap();
+            (c, t)
+        };
+        // Back to the schema before the migration, as an older binary left it.
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "DROP INDEX messages_report; DROP INDEX conversations_by_started; \
+                 DROP INDEX conversations_by_customer_started; DROP INDEX outbox_report; \
+                 ALTER TABLE messages DROP COLUMN response_ms; \
+                 ALTER TABLE outbox DROP COLUMN reason; \
+                 ALTER TABLE outbox DROP COLUMN category; \
+                 ALTER TABLE outbox DROP COLUMN priority;",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", before as u32)
+                .unwrap();
+        }
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        assert_eq!(
+            store.schema_version().unwrap(),
+            SqliteStore::supported_schema_version()
+        );
+        let row: (String, String, String) = raw(&store)
+            .query_row(
+                "SELECT reason, category, priority FROM outbox WHERE conversation_id = ?1",
+                [c.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                t.reason.as_str().to_string(),
+                t.category.clone(),
+                t.priority.as_str().to_string()
+            )
+        );
+        assert_eq!(store.turns(&c).unwrap()[0].response_ms, None);
     }
 
     #[test]

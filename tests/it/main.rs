@@ -20,5 +20,6 @@ mod receiver;
 mod replicas;
 mod semantic;
 mod server;
+mod shop_content;
 mod start;
 mod webhook;

@@ -103,6 +103,8 @@
     "header{background:var(--cc);color:var(--on);padding:12px 14px;display:flex;align-items:center;gap:8px}",
     "header h2{font-size:16px;margin:0;flex:1;font-weight:600}",
     "header button{background:transparent;border:0;color:inherit;font-size:14px;cursor:pointer;padding:6px;border-radius:6px}",
+    ".notices{background:#fff4ce;color:#3d2e00;border-bottom:1px solid #e8d48a;padding:8px 12px;font-size:14px;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".notices[hidden]{display:none}.notices p{margin:0}.notices p+p{margin-top:6px}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f6f7f9}",
     ".msg{max-width:85%;padding:9px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".user{align-self:flex-end;background:var(--cc);color:var(--on);border-bottom-right-radius:4px}",
@@ -180,6 +182,11 @@
   close.setAttribute("aria-label", t.close);
   header.append(title, restart, close);
 
+  // The editors' notices active now ("parcels to Spain are delayed"), above the messages.
+  var notices = el("div", "notices");
+  notices.setAttribute("role", "status");
+  notices.hidden = true;
+
   var log = el("div", "log");
   log.setAttribute("role", "log");
   log.setAttribute("aria-live", "polite");
@@ -200,7 +207,7 @@
   form.append(label, input, send);
   var human = el("button", "human", t.human);
   human.type = "button";
-  panel.append(header, log, form, human);
+  panel.append(header, notices, log, form, human);
   wrap.append(panel, launcher);
 
   // ---- rendering (text only) ----
@@ -377,6 +384,18 @@
       .catch(function () { /* feedback is best effort */ });
   }
 
+  // ---- notices (GET /v1/notices): fetched when the panel opens, text only ----
+  function loadNotices() {
+    fetch(api + "/v1/notices?locale=" + encodeURIComponent(pageLang), { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : { notices: [] }; })
+      .then(function (j) {
+        notices.textContent = "";
+        (j.notices || []).forEach(function (n) { notices.appendChild(el("p", null, n.text)); });
+        notices.hidden = !notices.firstChild;
+      })
+      .catch(function () { notices.hidden = true; });
+  }
+
   // ---- opening and closing ----
   function setOpen(open, focus) {
     state.open = open;
@@ -385,6 +404,7 @@
     wrap.classList.toggle("open", open);
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {
+      loadNotices();
       renderAll();
       if (focus) input.focus();
     } else if (focus) {
