@@ -20,7 +20,7 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}: {message}\n  hint: see the configuration reference in README.md; every key is listed there")]
+    #[error("{path}:{line}: {message}\n  hint: every key is listed in docs/configuration.md")]
     Invalid {
         path: PathBuf,
         line: usize,

@@ -14,6 +14,7 @@ use arc_swap::ArcSwapOption;
 use crate::config::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::engine::Engine;
+use crate::progress::{Progress, Silent};
 use crate::store::now_ms;
 
 /// What the last load attempt found.
@@ -88,23 +89,30 @@ impl Live {
     /// Loads the content now (blocking: seconds of CPU on a large shop). The first load is
     /// served whatever its problems, as the other commands do; later ones only without errors.
     pub fn load(&self) -> LoadResult {
+        self.load_reporting(&Silent)
+    }
+
+    /// `load`, telling `progress` what it is doing (the service's first load: embedding the
+    /// shop takes minutes on a busy machine, and the log shows how far it is).
+    pub fn load_reporting(&self, progress: &dyn Progress) -> LoadResult {
         let started = Instant::now();
         // The model of the engine being served is reused: loading it again would take longer
         // than the rest of the reload.
         let previous = self.engine.load_full();
         // Hashed before the load: an edit in between is seen by the watcher and loaded again.
         let version = content_version(&self.watched());
-        let (engine, diags) = match Engine::load_reusing(&self.settings, previous.as_deref()) {
-            Ok((e, d)) => (Some(e), d),
-            Err(e) => (
-                None,
-                vec![Diagnostic::error(
-                    &self.settings.knowledge_base,
+        let (engine, diags) =
+            match Engine::load_reporting(&self.settings, previous.as_deref(), progress) {
+                Ok((e, d)) => (Some(e), d),
+                Err(e) => (
                     None,
-                    format!("building the index: {e}"),
-                )],
-            ),
-        };
+                    vec![Diagnostic::error(
+                        &self.settings.knowledge_base,
+                        None,
+                        format!("building the index: {e}"),
+                    )],
+                ),
+            };
         let errors = diags.iter().filter(|d| d.is_error()).count();
         for d in diags.iter().filter(|d| d.is_error()) {
             tracing::warn!(file = %d.file.display(), line = d.line, message = %d.message, "problem in the content");

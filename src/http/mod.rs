@@ -384,7 +384,7 @@ pub async fn serve(
     std::thread::Builder::new()
         .name("kb-loader".into())
         .spawn(move || {
-            loader.load();
+            loader.load_reporting(&crate::progress::Logged::default());
             if interval > 0 {
                 let on_load = move |r: LoadResult| {
                     metrics.reload(match r {

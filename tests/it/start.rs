@@ -207,3 +207,54 @@ fn only_the_default_folders_may_be_absent() {
     let reply = &out.json_lines()[0];
     assert_eq!(reply["language"], "en", "{reply}");
 }
+
+/// The service's first start logs each step of its load as it goes (the shop, the index, the
+/// model, the embedding of the shop's texts with its progress), before the content is served:
+/// the operator watching the log of a first start never sees a blank screen.
+#[test]
+fn serve_logs_each_step_of_its_first_load_before_it_serves() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    // An empty vector cache: the shop's texts are embedded, as on a first start.
+    let config = dir.path().join("concierge.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "semantic:\n  cache: {}\n{}",
+            dir.path().join("vectors").display(),
+            crate::server::TEST_HTTP
+        ),
+    )
+    .expect("writing the config");
+    let fixture = path("tests/fixtures/languages");
+    let server = crate::server::Server::start(args(&[
+        &"--config",
+        &config,
+        &"--kb",
+        &fixture.join("kb"),
+        &"--intents",
+        &fixture.join("intents"),
+    ]));
+    server.wait_ready();
+    let log = server.log();
+    let at = |what: &str| {
+        log.find(what)
+            .unwrap_or_else(|| panic!("the log has no {what:?}:\n{log}"))
+    };
+    let (shop, index, served) = (
+        at("shop loaded"),
+        at("building the search index"),
+        at("content loaded"),
+    );
+    assert!(shop < index && index < served, "{log}");
+    if cfg!(feature = "semantic") {
+        let (model, started, done) = (
+            at("loading the sentence-embedding model"),
+            at("embedding started"),
+            at("embedding: done"),
+        );
+        assert!(
+            index < model && model < started && started < done && done < served,
+            "{log}"
+        );
+    }
+}
