@@ -181,7 +181,9 @@ impl<'a> Core<'a> {
     /// conversation's state, so a ticket exists before the shopper sees the reply.
     /// `before_commit` runs once the answer is computed, before the commit is waited for (the
     /// HTTP adapter gives its core permit back there). The caller serializes the messages of
-    /// one conversation. Blocking.
+    /// one conversation in its process; other processes on the same database wait for the
+    /// store's turn lock ([`Store::lock_turns`]), taken here before the conversation is read
+    /// and held until the commit. Blocking.
     pub fn take_turn(
         &self,
         store: &dyn Store,
@@ -189,6 +191,12 @@ impl<'a> Core<'a> {
         message: &Message<'_>,
         before_commit: impl FnOnce(),
     ) -> Result<Recorded, store::Error> {
+        // Another process's turn of this conversation (a replica on the same database)
+        // finishes before this one reads the conversation, and waits for this commit.
+        let _serialized = match &start {
+            Start::Existing(id) => Some(store.lock_turns(id)?),
+            Start::New(_) => None,
+        };
         let (conversation, context, is_new) = match start {
             Start::Existing(id) => {
                 let conversation = store
