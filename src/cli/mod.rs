@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod gaps;
 mod report;
 
 use anyhow::{bail, Context, Result};
@@ -68,6 +69,9 @@ enum Command {
     /// KPIs of the stored conversations: deflection, escalations, CSAT, first-contact
     /// resolution, response times (definitions: docs/kpis.md).
     Report(report::ReportArgs),
+    /// The questions nobody answered, grouped by meaning and ranked by how many shoppers
+    /// asked, with article drafts for editors (`--write-drafts DIR`).
+    Gaps(gaps::GapsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,6 +252,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tickets(TicketsCommand::Retry(a)) => tickets_retry(a),
         Command::Forget(a) => forget(a),
         Command::Report(a) => report::report(a),
+        Command::Gaps(a) => gaps::gaps(a),
     }
 }
 

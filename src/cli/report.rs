@@ -43,7 +43,7 @@ enum By {
 }
 
 /// A date (UTC midnight) or an RFC 3339 instant, as Unix milliseconds.
-fn parse_when(flag: &str, s: &str) -> Result<u64> {
+pub(super) fn parse_when(flag: &str, s: &str) -> Result<u64> {
     let t = if let Ok(d) = s.parse::<jiff::civil::Date>() {
         d.to_zoned_datetime(jiff::tz::TimeZone::UTC)
             .map(|z| z.timestamp())

@@ -20,6 +20,7 @@ mod postgres;
 pub mod report;
 mod sqlite;
 pub mod temp_postgres;
+pub mod unanswered;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ pub use self::postgres::PostgresStore;
 pub use memory::MemoryStore;
 pub use report::{GroupBy, Report, ReportQuery, Reports};
 pub use sqlite::{SqliteStore, FILE_NAME};
+pub use unanswered::{GapReason, Unanswered};
 
 /// The schema, one migration per version: `MIGRATIONS[i]` takes version `i` to `i + 1`. Both
 /// SQL backends apply the same files (they keep to SQL both accept).
