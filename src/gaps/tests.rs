@@ -103,7 +103,7 @@ fn planted_messages() -> Vec<Unanswered> {
     let mut out = Vec::new();
     let week = 7 * 86_400_000u64;
     let start = 1_764_547_200_000u64; // 2025-12-01, a Monday
-    for (_, (language, _, texts)) in PLANTED.iter().enumerate() {
+    for (language, _, texts) in PLANTED.iter() {
         for (k, text) in texts.iter().enumerate() {
             let n = out.len();
             let reason = [GapReason::Escalated, GapReason::ChoiceNotTaken][k % 2];
