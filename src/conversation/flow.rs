@@ -48,7 +48,7 @@ pub(super) enum Plan {
     /// question asked again.
     Digression(FlowState),
     /// The flow took the message.
-    Took(Decided),
+    Took(Box<Decided>),
 }
 
 impl Core<'_> {
@@ -100,9 +100,9 @@ impl Core<'_> {
                     (Step::NotForMe, Some(_)) => Plan::Digression(keep),
                     (Step::NotForMe, None) => Plan::None,
                     _ => match flow_intent {
-                        Some(intent) => Plan::Took(
+                        Some(intent) => Plan::Took(Box::new(
                             self.flow_step(context, text, reply, t, intent, language, now),
-                        ),
+                        )),
                         None => Plan::None,
                     },
                 }
@@ -135,9 +135,15 @@ impl Core<'_> {
             email: context.customer.email.as_deref(),
         };
         match flows.start(intent, &Input::new(text, &language), &customer) {
-            Some(t) => {
-                Plan::Took(self.flow_step(context, text, reply, t, intent.clone(), language, now))
-            }
+            Some(t) => Plan::Took(Box::new(self.flow_step(
+                context,
+                text,
+                reply,
+                t,
+                intent.clone(),
+                language,
+                now,
+            ))),
             None => Plan::None,
         }
     }

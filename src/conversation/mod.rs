@@ -229,7 +229,7 @@ impl<'a> Core<'a> {
         actions: &mut dyn FnMut(&ActionCall) -> ActionResult,
     ) -> Result<Recorded, store::Error> {
         let pending = self.begin_turn(store, start, message)?;
-        let result = pending.action().map(|call| actions(call));
+        let result = pending.action().map(actions);
         self.complete_turn(store, pending, result, before_commit)
     }
 
@@ -476,7 +476,7 @@ impl<'a> Core<'a> {
         // question on another topic goes on as usual and the flow asks again after it.
         let locale_language = message.locale.as_ref().map(|l| l.language());
         let digression = match self.plan_flow(context, message.text, locale_language, &reply, now) {
-            flow::Plan::Took(decided) => return decided,
+            flow::Plan::Took(decided) => return *decided,
             flow::Plan::Digression(state) => Some(state),
             flow::Plan::None => None,
         };
@@ -488,7 +488,7 @@ impl<'a> Core<'a> {
             if let flow::Plan::Took(decided) =
                 self.start_flow(context, message.text, locale_language, &reply, now)
             {
-                return decided;
+                return *decided;
             }
         }
         let mut state = context.state.clone();
