@@ -147,8 +147,34 @@ fn main() {
         core: Core::new(&engine, &policy),
         store: MemoryStore::new(rounds * 2 + 16),
     };
+    // The same message as a plain answer: the demo shop without its flow file, so "where is
+    // my order?" gets the track_order intent's reply. The flow start's extra cost is the
+    // difference between the two rows.
+    let no_flows = tempfile::tempdir().expect("a temporary folder");
+    for entry in std::fs::read_dir(&settings.intents).expect("the demo intents") {
+        let p = entry.expect("an entry").path();
+        if p.is_file() && p.file_name().is_some_and(|n| n != "order_status.yaml") {
+            std::fs::copy(&p, no_flows.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut plain_settings = settings.clone();
+    plain_settings.intents = no_flows.path().to_path_buf();
+    let (plain_engine, _) = Engine::load(&plain_settings).expect("the demo shop loads");
+    assert!(plain_engine.flows().is_empty());
+    let plain_shop = Shop {
+        core: Core::new(&plain_engine, &policy),
+        store: MemoryStore::new(rounds * 2 + 16),
+    };
+    let same_message = Case {
+        name: "plain answer, same message, no flow loaded",
+        before: &["hello"],
+        say: "where is my order?",
+        check: |r| r.turned.flow.is_none() && r.turned.reply.intent.is_some(),
+    };
     let mut rows = Vec::new();
-    for case in &CASES {
+    for (shop, case) in
+        std::iter::once((&plain_shop, &same_message)).chain(CASES.iter().map(|c| (&shop, c)))
+    {
         let mut times = Vec::with_capacity(rounds);
         for _ in 0..rounds + rounds / 10 {
             let mut id = None;
