@@ -15,6 +15,7 @@ Uses the release binary ($CONCIERGE_BIN, as scripts/env.sh sets it). Standard li
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -50,6 +51,18 @@ def timed_lines(proc, started, lines, done):
 def first(lines, *needles):
     for t, line in lines:
         if any(n in line for n in needles):
+            return t
+    return None
+
+
+# The embedding's own lines ("embedding 2,674 texts…", serve's "embedding started" and
+# "embedding: 40 %", "… texts embedded already"), not "loading the sentence-embedding model".
+EMBEDDING = re.compile(r"(^|\s)embedding (\d|started)|embedding: |embedded already")
+
+
+def first_embedding(lines):
+    for t, line in lines:
+        if EMBEDDING.search(line):
             return t
     return None
 
@@ -120,7 +133,7 @@ def main():
                         sys.exit(f"{name} wrote nothing on stderr")
                     first_line = lines[0][0]
                     worst_first = max(worst_first, first_line)
-                    progress = first(lines, "embedding ", "embedding started", "embedded already")
+                    progress = first_embedding(lines)
                     print(f"| `{name}` | {state} | {fmt(first_line)} | {fmt(progress)} | {fmt(ready)} |")
     with open("/proc/loadavg") as f:
         print(f"\nload average after the runs: {' '.join(f.read().split()[:3])}")

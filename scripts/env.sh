@@ -10,3 +10,5 @@ mkdir -p "$CONCIERGE_CACHE"
 # clone. That default stays for a plain `cargo build` in a checkout.
 export LIBTORCH="${LIBTORCH:-$CONCIERGE_CACHE/libtorch-2.4.0/torch}"
 export LIBTORCH_CXX11_ABI="${LIBTORCH_CXX11_ABI:-0}"
+# The Dockerfile linter the tests use (scripts/setup --test installs it).
+export CONCIERGE_HADOLINT="${CONCIERGE_HADOLINT:-$CONCIERGE_CACHE/tools/hadolint/bin/hadolint}"

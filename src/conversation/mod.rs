@@ -191,6 +191,9 @@ struct Decided {
 /// action ([`PendingTurn::action`]), the adapter runs it outside any lock and hands the
 /// result to [`Core::complete_turn`].
 pub struct PendingTurn {
+    /// The store's turn lock of an existing conversation, held until the commit (see
+    /// [`Store::lock_turns`]).
+    _serialized: Option<store::TurnLock>,
     conversation: Conversation,
     context: Context,
     is_new: bool,
@@ -219,7 +222,9 @@ impl<'a> Core<'a> {
     /// HTTP adapter gives its core permit back there). A flow's action runs through `actions`
     /// between deciding and committing (the HTTP adapter splits the turn with
     /// [`Core::begin_turn`] and [`Core::complete_turn`] to run it on the async runtime). The
-    /// caller serializes the messages of one conversation. Blocking.
+    /// caller serializes the messages of one conversation in its process; other processes on
+    /// the same database wait for the store's turn lock ([`Store::lock_turns`]), taken before
+    /// the conversation is read and held until the commit. Blocking.
     pub fn take_turn(
         &self,
         store: &dyn Store,
@@ -233,16 +238,23 @@ impl<'a> Core<'a> {
         self.complete_turn(store, pending, result, before_commit)
     }
 
-    /// The first half of [`Core::take_turn`]: reads the conversation and decides. Nothing is
-    /// written. When a flow's action must run, [`PendingTurn::action`] says which; the
-    /// caller runs it (outside any lock, off the async runtime's workers) and passes its
-    /// result to [`Core::complete_turn`]. Blocking.
+    /// The first half of [`Core::take_turn`]: takes the store's turn lock of an existing
+    /// conversation, reads it and decides. Nothing is written. When a flow's action must run,
+    /// [`PendingTurn::action`] says which; the caller runs it (with no core permit and no
+    /// store transaction; the conversation's turn lock stays held, so its next message sees
+    /// the result) and passes the result to [`Core::complete_turn`]. Blocking.
     pub fn begin_turn(
         &self,
         store: &dyn Store,
         start: Start,
         message: &Message<'_>,
     ) -> Result<PendingTurn, store::Error> {
+        // Another process's turn of this conversation (a replica on the same database)
+        // finishes before this one reads the conversation, and waits for this commit.
+        let serialized = match &start {
+            Start::Existing(id) => Some(store.lock_turns(id)?),
+            Start::New(_) => None,
+        };
         let (conversation, context, is_new) = match start {
             Start::Existing(id) => {
                 let conversation = store
@@ -269,6 +281,7 @@ impl<'a> Core<'a> {
         let now = Timestamp::now();
         let decided = self.decide(&context, message, now);
         Ok(PendingTurn {
+            _serialized: serialized,
             conversation,
             context,
             is_new,
@@ -291,6 +304,7 @@ impl<'a> Core<'a> {
         before_commit: impl FnOnce(),
     ) -> Result<Recorded, store::Error> {
         let PendingTurn {
+            _serialized,
             conversation,
             context,
             is_new,

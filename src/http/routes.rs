@@ -240,7 +240,8 @@ pub async fn post_message(
     let recorded = match first {
         Ok(recorded) => recorded,
         Err(pending) => {
-            let result = match pending.action() {
+            let call = pending.action().cloned();
+            let result = match &call {
                 Some(call) => Some(state.run_action(call).await),
                 None => None,
             };

@@ -432,6 +432,14 @@ pub fn spawn_retention(
 /// Where conversations are kept, and the outbox of tickets beside them (an `Arc<dyn Store>`
 /// coerces to the `Arc<dyn Outbox>` the delivery worker wants). Every method may block.
 pub trait Store: Outbox {
+    /// Serializes the turns of one conversation across every process that shares this store:
+    /// taken before a turn reads the conversation, held until its commit, released when the
+    /// guard drops (or, should the process die, when its database session ends). A backend
+    /// that only one process uses (SQLite, memory) returns an empty guard: the service's own
+    /// per-conversation lock already serializes the turns.
+    fn lock_turns(&self, _conversation: &ConversationId) -> Result<TurnLock> {
+        Ok(TurnLock::none())
+    }
     /// Starts a conversation. When the customer has an id, the customer is recorded (or
     /// recognised, across channels) and their name and email updated when given.
     fn create_conversation(&self, conversation: Conversation) -> Result<()>;
@@ -505,6 +513,33 @@ pub trait Store: Outbox {
     /// `cutoff_ms`, delivered and dead tickets last touched before it, and customers left
     /// with nothing. A pending ticket is never deleted.
     fn purge_before(&self, cutoff_ms: u64) -> Result<PurgeReport>;
+}
+
+/// Held while a turn of one conversation is decided and committed ([`Store::lock_turns`]);
+/// the lock is released when this drops.
+#[must_use = "the lock is released when the guard drops"]
+pub struct TurnLock(Option<Box<dyn Send>>);
+
+impl TurnLock {
+    /// A guard that holds nothing (a backend used by one process).
+    pub fn none() -> Self {
+        TurnLock(None)
+    }
+
+    /// A guard whose drop releases the backend's lock.
+    fn holding(release: impl Send + 'static) -> Self {
+        TurnLock(Some(Box::new(release)))
+    }
+}
+
+impl fmt::Debug for TurnLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "TurnLock(held)"
+        } else {
+            "TurnLock(none)"
+        })
+    }
 }
 
 /// The turn as a store writes it: what the shopper typed and the reply, masked.

@@ -10,11 +10,14 @@
 //! prepared statements (the same few statements run for every message) in [`Conn`].
 //!
 //! What several replicas need, and how this store gives it:
-//! - The turns of one conversation are serialized in the database: a turn, feedback and the
-//!   hand-over state take the conversation's row lock (`SELECT … FOR UPDATE`) in their
-//!   transaction. A turn that brings a ticket while the conversation is already handed over
-//!   (two replicas answered two messages of one conversation from the same state) records the
-//!   turn but not a second ticket: a conversation gets at most one ticket.
+//! - The turns of one conversation are serialized in the database: the conversation core
+//!   takes the conversation's session advisory lock ([`Store::lock_turns`]) before it reads
+//!   the conversation and holds it until the turn is committed, so a turn is always decided
+//!   from the state the previous one left, whichever replica took it. The lock dies with a
+//!   replica's session. Inside, a turn, feedback and the hand-over state also take the
+//!   conversation's row lock (`SELECT … FOR UPDATE`) in their transaction; and, as a last
+//!   guard, a turn that brings a ticket while the conversation is already handed over records
+//!   the turn but not a second ticket: a conversation gets at most one ticket.
 //! - A due ticket is claimed for delivery with `FOR UPDATE SKIP LOCKED` and a lease
 //!   (`claimed_until`): two replicas never take the same ticket at once, and when the holder
 //!   dies before it reports, another replica takes the ticket over once the lease ends. The
@@ -45,6 +48,16 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Advisory lock keys (one namespace per purpose): migrations and retention.
 const MIGRATION_LOCK: i64 = 0x636f_6e63_6965_7201;
 const RETENTION_LOCK: i64 = 0x636f_6e63_6965_7202;
+/// The turns of one conversation hold the two-key advisory lock (this, `hashtext(id)`): a
+/// separate key space from the one-key locks above. A hash collision only makes two
+/// conversations take turns.
+const TURN_LOCK_SPACE: i32 = 0x636f_6e63;
+/// Connections that hold turn locks, per replica: the turns in flight at once. A pool of its
+/// own, so a turn holding its lock can always get a connection for its reads and its commit.
+const TURN_LOCK_POOL_SIZE: u32 = 16;
+/// How long a turn waits for its conversation's lock (another replica's turn of the same
+/// conversation) before it fails, rather than waiting forever on a replica that hangs.
+const TURN_LOCK_TIMEOUT: &str = "SET lock_timeout = '30s'";
 
 impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Self {
@@ -86,12 +99,17 @@ fn count(n: u64) -> usize {
 pub struct Conn {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// Set when the connection may still hold a lock it could not release: the pool then
+    /// closes it instead of handing it out again (closing the session releases the lock).
+    poisoned: bool,
 }
 
 /// Opens connections for the pool.
 #[derive(Debug)]
 struct Manager {
     config: postgres::Config,
+    /// Run once on each new connection.
+    setup: Option<&'static str>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -99,9 +117,14 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Conn, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        if let Some(sql) = self.setup {
+            client.batch_execute(sql)?;
+        }
         Ok(Conn {
-            client: self.config.connect(NoTls)?,
+            client,
             statements: HashMap::new(),
+            poisoned: false,
         })
     }
 
@@ -110,7 +133,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        conn.poisoned || conn.client.is_closed()
     }
 }
 
@@ -160,6 +183,8 @@ impl Tx<'_> {
 /// Conversations and the outbox in a PostgreSQL database.
 pub struct PostgresStore {
     pool: r2d2::Pool<Manager>,
+    /// Connections holding a conversation's turn lock ([`Store::lock_turns`]).
+    turn_locks: r2d2::Pool<Manager>,
     /// Where, password masked, for messages.
     url: String,
     /// How long a claimed ticket stays with the replica that claimed it.
@@ -200,10 +225,23 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
-            .build(Manager { config })
+            .build(Manager {
+                config: config.clone(),
+                setup: None,
+            })
+            .map_err(|e| open_error(e.to_string()))?;
+        let turn_locks = r2d2::Pool::builder()
+            .max_size(TURN_LOCK_POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build(Manager {
+                config,
+                setup: Some(TURN_LOCK_TIMEOUT),
+            })
             .map_err(|e| open_error(e.to_string()))?;
         Ok(PostgresStore {
             pool,
+            turn_locks,
             url: shown,
             lease,
         })
@@ -222,7 +260,9 @@ impl PostgresStore {
     /// Runs `f` in a transaction on a pooled connection, committed when it returns `Ok`.
     fn transaction<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
-        let Conn { client, statements } = &mut *conn;
+        let Conn {
+            client, statements, ..
+        } = &mut *conn;
         let mut tx = Tx {
             tx: client.transaction()?,
             statements,
@@ -230,6 +270,33 @@ impl PostgresStore {
         let out = f(&mut tx)?;
         tx.tx.commit()?;
         Ok(out)
+    }
+}
+
+/// A conversation's turn lock, held by a connection of the lock pool; dropping it unlocks.
+struct HeldTurnLock {
+    conn: r2d2::PooledConnection<Manager>,
+    conversation: ConversationId,
+}
+
+impl Drop for HeldTurnLock {
+    fn drop(&mut self) {
+        let unlocked = self
+            .conn
+            .client
+            .query_one(
+                "SELECT pg_advisory_unlock($1, hashtext($2))",
+                &[&TURN_LOCK_SPACE, &self.conversation.as_str()],
+            )
+            .map(|r| r.get::<_, bool>(0));
+        if !matches!(unlocked, Ok(true)) {
+            // Never hand out a session that may still hold the lock: closing it releases it.
+            self.conn.poisoned = true;
+            tracing::warn!(
+                conversation_id = %self.conversation,
+                "a turn lock was not released cleanly; its connection is closed instead"
+            );
+        }
     }
 }
 
@@ -542,6 +609,21 @@ fn outbox_result(id: &EscalationId, r: Result<Moved>) -> Result<bool, OutboxErro
 }
 
 impl Store for PostgresStore {
+    /// A session advisory lock on the conversation, on a connection of its own: the other
+    /// replicas' turns of this conversation wait for it (up to `lock_timeout`), and it dies
+    /// with the session if this replica does.
+    fn lock_turns(&self, conversation: &ConversationId) -> Result<super::TurnLock> {
+        let mut conn = self.turn_locks.get()?;
+        conn.client.execute(
+            "SELECT pg_advisory_lock($1, hashtext($2))",
+            &[&TURN_LOCK_SPACE, &conversation.as_str()],
+        )?;
+        Ok(super::TurnLock::holding(HeldTurnLock {
+            conn,
+            conversation: conversation.clone(),
+        }))
+    }
+
     fn create_conversation(&self, conversation: Conversation) -> Result<()> {
         self.transaction(|tx| insert_conversation(tx, &conversation))
     }

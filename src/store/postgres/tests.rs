@@ -39,6 +39,7 @@ fn keeps_the_store_contract_and_works_across_replicas() {
     a_due_ticket_is_claimed_by_one_replica_and_taken_over_after_its_lease(&server);
     replicas_claiming_together_never_share_a_ticket(&server);
     turns_of_one_conversation_from_many_replicas_all_land_in_order(&server);
+    a_turn_on_another_replica_waits_for_the_conversations_turn_lock(&server);
     a_conversation_handed_over_elsewhere_gets_no_second_ticket(&server);
     retention_runs_on_one_replica_at_a_time(&server);
 }
@@ -212,6 +213,39 @@ fn turns_of_one_conversation_from_many_replicas_all_land_in_order(server: &TempP
         .map(|r| r.get(0))
         .collect();
     assert_eq!(numbers, (1..=40).collect::<Vec<i64>>());
+}
+
+fn a_turn_on_another_replica_waits_for_the_conversations_turn_lock(server: &TempPostgres) {
+    let url = server.create_database().unwrap();
+    let (a, b) = (
+        PostgresStore::connect(&url, LEASE).unwrap(),
+        Arc::new(PostgresStore::connect(&url, LEASE).unwrap()),
+    );
+    let c = start(&a, "web", Default::default(), 1_000);
+    let other = start(&a, "web", Default::default(), 1_000);
+    let held = a.lock_turns(&c).unwrap();
+    // Another conversation's turns do not wait (were they to, this would fail on the
+    // lock_timeout instead of returning).
+    drop(b.lock_turns(&other).unwrap());
+    // Replica B's turn of the same conversation starts while A's is being decided: it must
+    // read the conversation only after A committed.
+    let waiting = {
+        let (b, c) = (b.clone(), c.clone());
+        std::thread::spawn(move || {
+            let _lock = b.lock_turns(&c).unwrap();
+            b.turns(&c).unwrap().len()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    a.record_turn(&c, turn("hi", 1_100), None, None).unwrap();
+    drop(held);
+    assert_eq!(
+        waiting.join().unwrap(),
+        1,
+        "B read the conversation before A's turn was committed"
+    );
+    // Released: A takes it again at once.
+    drop(a.lock_turns(&c).unwrap());
 }
 
 fn a_conversation_handed_over_elsewhere_gets_no_second_ticket(server: &TempPostgres) {
