@@ -713,3 +713,72 @@ fn order_status_through_chat_in_four_languages() {
         assert_request("generic", &seen[0]);
     }
 }
+
+/// A choice slot: its choices go out as `quick_replies` (label and value) from the server, and
+/// `chat` prints them numbered, a number picking one.
+#[test]
+fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
+    let (_rt, base, _log) = fake_api_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let intents = intents_with(dir.path(), ACTIONS[0].1);
+    let flow = r#"flows:
+  - id: order_status
+    intent: track_order
+    slots:
+      - name: channel
+        type: choice
+        choices:
+          - value: web
+            label: {en: "Web shop", es: "Tienda web", pt: "Loja online", nl: "Webshop"}
+          - value: store
+            label: {en: "In a store", es: "En una tienda", pt: "Numa loja", nl: "In een winkel"}
+        ask: {en: "Where did you order?", es: "¿Dónde hiciste el pedido?", pt: "Onde fez a encomenda?", nl: "Waar heb je besteld?"}
+      - name: order_number
+        type: pattern
+        pattern: '#?\b(\d{3,5})\b'
+        ask: {en: "What's your order number?", es: "¿Número de pedido?", pt: "Número do pedido?", nl: "Bestelnummer?"}
+    action: {url: "{env.SHOP_API}/orders/{order_number}", timeout_ms: 1000, found_if: order, pick: {status: order.status}}
+    answer: {en: "Order {order_number} ({channel}): {status}.", es: "Pedido {order_number} ({channel}): {status}.", pt: "Pedido {order_number} ({channel}): {status}.", nl: "Bestelling {order_number} ({channel}): {status}."}
+"#;
+    std::fs::write(intents.join("order_status.yaml"), flow).unwrap();
+    let env = env_for(&base);
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args: Vec<std::ffi::OsString> = vec![
+        "--kb".into(),
+        path("knowledge-base").into(),
+        "--intents".into(),
+        intents.clone().into(),
+        "--config".into(),
+        config(dir.path(), ""),
+        "--lexical-only".into(),
+    ];
+    let server = Server::start_with_env(args, &env_ref);
+    server.wait_ready();
+    let first = say(&server, None, "en", "where is my order?");
+    assert_text(&first, "Where did you order?");
+    assert_eq!(
+        first["quick_replies"],
+        json!([{"label": "Web shop", "value": "web"}, {"label": "In a store", "value": "store"}]),
+        "{first:#}"
+    );
+    let c = first["conversation_id"].as_str().unwrap().to_string();
+    // What the widget's button sends: the label.
+    let next = say(&server, Some(&c), "en", "In a store");
+    assert_text(&next, "What's your order number?");
+    assert!(next.get("quick_replies").is_none(), "{next:#}");
+    let done = say(&server, Some(&c), "en", "10423");
+    assert_text(&done, "Order 10423 (store): shipped.");
+
+    let mut cmd = concierge(["chat", "--lexical-only", "--kb"]);
+    cmd.arg(path("knowledge-base"))
+        .arg("--intents")
+        .arg(&intents);
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd, b"where is my order?\n2\n10423\n");
+    out.assert_code(0);
+    let s = &out.stdout;
+    assert!(s.contains("     1) Web shop\n     2) In a store\n"), "{s}");
+    assert!(s.contains("Order 10423 (store): shipped."), "{s}");
+}
