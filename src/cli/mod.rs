@@ -1,4 +1,4 @@
-//! The subcommands: ask, search, check, eval, calibrate, chat, serve, forget.
+//! The subcommands: ask, search, check, eval, calibrate, chat, test, serve, forget.
 
 mod paths;
 mod progress;
@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use concierge::config::{NamedInFile, Settings};
-use concierge::conversation::{Core, Message, Outcome as TurnOutcome, Start, Turned};
+use concierge::conversation::{Core, Message, Outcome as TurnOutcome, Start, TestDriver, Turned};
 use concierge::diagnostic::Diagnostic;
 use concierge::engine::{Engine, Outcome, Question};
 use concierge::escalation::{DeliveryState, EscalationId, OutboxError, Policy};
@@ -59,6 +59,9 @@ enum Command {
     Calibrate(CalibrateArgs),
     /// Chat with the bot in the terminal.
     Chat(Sources),
+    /// Run conversation tests (YAML files of whole conversations; see
+    /// docs/conversation-tests.md). Exit 1 when one fails.
+    Test(TestArgs),
     /// Serve the HTTP API, the chat widget and a demo page.
     Serve(ServeArgs),
     /// Delete everything stored about a customer: conversations, messages, feedback, tickets.
@@ -229,6 +232,15 @@ struct EvalArgs {
 }
 
 #[derive(Debug, Args)]
+struct TestArgs {
+    /// The test files, e.g. tests/conversations/*.yaml.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    sources: Sources,
+}
+
+#[derive(Debug, Args)]
 struct CalibrateArgs {
     /// The labelled tuning set (never the set you report on).
     file: PathBuf,
@@ -247,6 +259,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(a) => eval_cmd(a),
         Command::Calibrate(a) => calibrate(a),
         Command::Chat(s) => chat(s),
+        Command::Test(a) => test(a),
         Command::Serve(a) => serve(a),
         Command::Tickets(TicketsCommand::List(a)) => tickets_list(a),
         Command::Tickets(TicketsCommand::Retry(a)) => tickets_retry(a),
@@ -674,6 +687,43 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `concierge test FILE...`: every file's conversations through the conversation core, the
+/// flows' actions answered by the test steps (no network).
+fn test(a: TestArgs) -> Result<ExitCode> {
+    // Read every file first: a mistake in one is reported before minutes of loading.
+    let mut files = Vec::new();
+    for path in &a.files {
+        match concierge::convtest::read(path) {
+            Ok(f) => files.push((path, f)),
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let (engine, diags) = load(&a.sources)?;
+    warn_diagnostics(&diags);
+    let policy = policy(&a.sources)?;
+    let core = Core::new(&engine, &policy);
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (path, file) in &files {
+        let mut driver = TestDriver::new(core);
+        let outcomes = concierge::convtest::run(file, &mut driver);
+        print!("{}", concierge::convtest::report(path, &outcomes));
+        let f = outcomes.iter().filter(|o| o.failure.is_some()).count();
+        failed += f;
+        passed += outcomes.len() - f;
+    }
+    if files.len() > 1 {
+        println!("total: {passed} passed, {failed} failed");
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn chat(s: Sources) -> Result<ExitCode> {
     let progress = Reporter::new(Verbosity::Steps);
     let (engine, diags) = load_reporting(&s, &progress)?;
@@ -683,6 +733,12 @@ fn chat(s: Sources) -> Result<ExitCode> {
     // One conversation, kept in memory: the service's path, so follow-ups and hand-overs
     // behave as they do in the widget.
     let store = MemoryStore::new(1);
+    // A flow's action is an HTTP call: it runs between deciding and recording the turn.
+    let actions = concierge::flows::Executor::new()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime for flow actions")?;
     let name = &engine.settings().shop.name;
     start::ready(&engine, &progress);
     println!("{name} — chat with the shop's assistant. Type your question; an empty line or Ctrl-D ends.");
@@ -718,10 +774,19 @@ fn chat(s: Sources) -> Result<ExitCode> {
                 store::now_ms(),
             )),
         };
-        let recorded = core.take_turn(&store, start, &Message::new(&masked), || {})?;
+        let recorded =
+            core.take_turn(&store, start, &Message::new(&masked), || {}, &mut |call| {
+                runtime.block_on(actions.run(call))
+            })?;
         let turned = recorded.turned;
         let reply = &turned.reply;
         println!("bot> {}", reply.text.replace('\n', "\n     "));
+        // A choice slot's quick replies: typing the number picks it (the flow reads "2").
+        if let Some(flow) = &turned.flow {
+            for (i, c) in flow.choices.iter().enumerate() {
+                println!("     {}) {}", i + 1, c.label);
+            }
+        }
         if turned.outcome == TurnOutcome::Clarify {
             for (i, s) in reply.suggestions.iter().enumerate() {
                 println!("     {}) {}", i + 1, s.title);

@@ -19,13 +19,18 @@
 //!
 //! Synchronous on purpose: the engine searches tantivy and the store blocks.
 //!
-//! Flows (`flows/`, multi-turn slot filling) plug in here: a running flow's state is
-//! [`ConversationState::flow`], loaded before the turn ([`Context::state`]) and committed
-//! with it; a flow would take the message before the engine is asked (see [`Core::decide`]).
+//! Flows (`flows/`, multi-turn slot filling) plug in here (`flow.rs`): a running flow's state
+//! is [`ConversationState::flow`], loaded before the turn ([`Context::state`]) and committed
+//! with it; it takes the message once the engine has read it (the engine says whether it is
+//! a question on another topic). A flow's action runs between [`Core::begin_turn`] and
+//! [`Core::complete_turn`], outside the store and off the core's permit.
 
+mod driver;
+mod flow;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -35,6 +40,7 @@ use crate::escalation::{
     build_ticket, suggested_articles, Decision, EarlierConversation, Handoff, Policy, Reason, Step,
     Ticket, TicketContext, TurnInput,
 };
+use crate::flows::{ActionCall, ActionResult};
 use crate::locale::{Language, Locale};
 use crate::nlu::words;
 use crate::store::{
@@ -42,6 +48,8 @@ use crate::store::{
 };
 
 pub use crate::store::Outcome;
+pub use driver::TestDriver;
+pub use flow::FlowView;
 
 /// Earlier conversations of the same customer that a ticket carries.
 const EARLIER_CONVERSATIONS: usize = 5;
@@ -153,6 +161,9 @@ pub struct Turned {
     pub follow_up: bool,
     /// The policy's step (for the adapters' logs and the tests).
     pub step: Step,
+    /// What a flow did with this message (asked, re-asked, answered, cancelled, handed
+    /// over); `None` when no flow was involved.
+    pub flow: Option<FlowView>,
 }
 
 /// A turn recorded in a conversation.
@@ -169,6 +180,34 @@ struct Decided {
     decision: Decision,
     follow_up: bool,
     state: ConversationState,
+    flow: Option<FlowView>,
+    /// A flow's slots for the ticket this turn creates.
+    ticket_slots: BTreeMap<String, String>,
+    /// A flow's action to run before the turn is finished.
+    pending: Option<flow::PendingAction>,
+}
+
+/// A turn decided but not yet committed: [`Core::begin_turn`]'s result. When it holds an
+/// action ([`PendingTurn::action`]), the adapter runs it outside any lock and hands the
+/// result to [`Core::complete_turn`].
+pub struct PendingTurn {
+    /// The store's turn lock of an existing conversation, held until the commit (see
+    /// [`Store::lock_turns`]).
+    _serialized: Option<store::TurnLock>,
+    conversation: Conversation,
+    context: Context,
+    is_new: bool,
+    text: String,
+    received: Option<Instant>,
+    now: Timestamp,
+    decided: Decided,
+}
+
+impl PendingTurn {
+    /// The flow's action this turn waits for, if any.
+    pub fn action(&self) -> Option<&ActionCall> {
+        self.decided.pending.as_ref().map(|p| &p.call)
+    }
 }
 
 impl<'a> Core<'a> {
@@ -180,20 +219,39 @@ impl<'a> Core<'a> {
     /// transaction the turn, the new hand-over state, the ticket (if any) and the
     /// conversation's state, so a ticket exists before the shopper sees the reply.
     /// `before_commit` runs once the answer is computed, before the commit is waited for (the
-    /// HTTP adapter gives its core permit back there). The caller serializes the messages of
-    /// one conversation in its process; other processes on the same database wait for the
-    /// store's turn lock ([`Store::lock_turns`]), taken here before the conversation is read
-    /// and held until the commit. Blocking.
+    /// HTTP adapter gives its core permit back there). A flow's action runs through `actions`
+    /// between deciding and committing (the HTTP adapter splits the turn with
+    /// [`Core::begin_turn`] and [`Core::complete_turn`] to run it on the async runtime). The
+    /// caller serializes the messages of one conversation in its process; other processes on
+    /// the same database wait for the store's turn lock ([`Store::lock_turns`]), taken before
+    /// the conversation is read and held until the commit. Blocking.
     pub fn take_turn(
         &self,
         store: &dyn Store,
         start: Start,
         message: &Message<'_>,
         before_commit: impl FnOnce(),
+        actions: &mut dyn FnMut(&ActionCall) -> ActionResult,
     ) -> Result<Recorded, store::Error> {
+        let pending = self.begin_turn(store, start, message)?;
+        let result = pending.action().map(actions);
+        self.complete_turn(store, pending, result, before_commit)
+    }
+
+    /// The first half of [`Core::take_turn`]: takes the store's turn lock of an existing
+    /// conversation, reads it and decides. Nothing is written. When a flow's action must run,
+    /// [`PendingTurn::action`] says which; the caller runs it (with no core permit and no
+    /// store transaction; the conversation's turn lock stays held, so its next message sees
+    /// the result) and passes the result to [`Core::complete_turn`]. Blocking.
+    pub fn begin_turn(
+        &self,
+        store: &dyn Store,
+        start: Start,
+        message: &Message<'_>,
+    ) -> Result<PendingTurn, store::Error> {
         // Another process's turn of this conversation (a replica on the same database)
         // finishes before this one reads the conversation, and waits for this commit.
-        let _serialized = match &start {
+        let serialized = match &start {
             Start::Existing(id) => Some(store.lock_turns(id)?),
             Start::New(_) => None,
         };
@@ -221,16 +279,60 @@ impl<'a> Core<'a> {
             }
         };
         let now = Timestamp::now();
+        let decided = self.decide(&context, message, now);
+        Ok(PendingTurn {
+            _serialized: serialized,
+            conversation,
+            context,
+            is_new,
+            text: message.text.to_string(),
+            received: message.received,
+            now,
+            decided,
+        })
+    }
+
+    /// The second half of [`Core::take_turn`]: the action's result (when the turn waited
+    /// for one; `None` otherwise) into the reply, then ONE store transaction: the turn, the
+    /// hand-over state, the ticket and the conversation's state. `before_commit` runs once the
+    /// answer is computed, before the commit is waited for. Blocking.
+    pub fn complete_turn(
+        &self,
+        store: &dyn Store,
+        pending: PendingTurn,
+        result: Option<ActionResult>,
+        before_commit: impl FnOnce(),
+    ) -> Result<Recorded, store::Error> {
+        let PendingTurn {
+            _serialized,
+            conversation,
+            context,
+            is_new,
+            text,
+            received,
+            now,
+            mut decided,
+        } = pending;
+        if let Some(action) = decided.pending.take() {
+            let result = result.unwrap_or(ActionResult::Failed {
+                status: None,
+                reason: "the action did not run".into(),
+            });
+            self.finish_flow(&context, &text, &mut decided, action, &result, now);
+        }
         let Decided {
             reply,
             decision,
             follow_up,
-            state,
-        } = self.decide(&context, message, now);
+            mut state,
+            flow,
+            ticket_slots,
+            ..
+        } = decided;
         let id = MessageId::generate();
         let turn = Turn {
             id: id.clone(),
-            text: message.text.to_string(),
+            text: text.clone(),
             reply: decision.text(&reply).to_string(),
             outcome: decision.recorded_outcome(&reply),
             language: decision.language.clone(),
@@ -238,8 +340,7 @@ impl<'a> Core<'a> {
             article: reply.article.as_ref().map(|a| a.to_string()),
             confidence: reply.confidence,
             at_ms: now.as_millisecond().max(0) as u64,
-            response_ms: message
-                .received
+            response_ms: received
                 .map(|r| u32::try_from(r.elapsed().as_millis()).unwrap_or(u32::MAX)),
         };
         let ticket = match &decision.ticket {
@@ -264,7 +365,7 @@ impl<'a> Core<'a> {
                 let suggested = suggested_articles(&reply, |id| {
                     kb.get(id).map(|a| self.engine.link(a, "").url)
                 });
-                Some(build_ticket(
+                let mut ticket = build_ticket(
                     draft,
                     &TicketContext {
                         conversation: &conversation,
@@ -273,11 +374,23 @@ impl<'a> Core<'a> {
                         suggested_articles: &suggested,
                         now,
                     },
-                ))
+                );
+                // A flow's slots: from this turn, or kept while the dialogue asked for an
+                // address and a message.
+                ticket.slots = if ticket_slots.is_empty() {
+                    std::mem::take(&mut state.handover_slots)
+                } else {
+                    ticket_slots
+                };
+                Some(ticket)
             }
         };
         let handoff = decision.handoff.clone();
-        let turned = settle(reply, decision, context.handoff, ticket, follow_up);
+        let mut turned = settle(reply, decision, context.handoff, ticket, follow_up);
+        turned.flow = flow;
+        if turned.handoff == Handoff::Bot || turned.ticket.is_some() {
+            state.handover_slots.clear();
+        }
         // The answer is computed; waiting for the commit (a group commit may be syncing to
         // disk) must not keep another message from being answered.
         before_commit();
@@ -314,9 +427,17 @@ impl<'a> Core<'a> {
             reply,
             decision,
             follow_up,
+            flow,
+            pending,
             ..
         } = self.decide(&Context::default(), message, Timestamp::now());
-        settle(reply, decision, Handoff::Bot, None, follow_up)
+        let mut turned = settle(reply, decision, Handoff::Bot, None, follow_up);
+        // A flow's first question is shown; a flow that would run its action at once (the
+        // message filled every slot) does not run it with no conversation to answer in.
+        if pending.is_none() {
+            turned.flow = flow;
+        }
+        turned
     }
 
     /// [`Core::alone`] for a reply the caller already has from the engine (`eval` ranks its
@@ -332,9 +453,9 @@ impl<'a> Core<'a> {
     /// Decides a message in its context; pure apart from the engine's search.
     ///
     /// The engine answers first; a follow-up that makes no sense alone is asked again with
-    /// the previous topic ([`Core::follow_up`]). The policy then decides on the reply. The
-    /// new state keeps the topic of an answer. A flow would step here, before the engine:
-    /// its state is `context.state.flow`, and what it returns goes into the new state.
+    /// the previous topic ([`Core::follow_up`]). A running flow then takes the message, or
+    /// lets a digression through; the policy decides on the reply; an intent with a flow
+    /// starts it. The new state keeps the topic of an answer and the flow's state.
     fn decide(&self, context: &Context, message: &Message<'_>, now: Timestamp) -> Decided {
         let engine = self.engine;
         let question = Question::new(message.text).with_locale_hint(message.locale.clone());
@@ -365,10 +486,30 @@ impl<'a> Core<'a> {
         // Notices (issue 15): the editors' active notices on the answer's topic go before it,
         // in what the shopper sees and in what is recorded, whatever the policy does next.
         engine.prepend_notices(&mut reply, message.notices_at.unwrap_or(now));
+        // A running flow takes the message first (a slot's answer, cancel, a person); a
+        // question on another topic goes on as usual and the flow asks again after it.
+        let locale_language = message.locale.as_ref().map(|l| l.language());
+        let digression = match self.plan_flow(context, message.text, locale_language, &reply, now) {
+            flow::Plan::Took(decided) => return *decided,
+            flow::Plan::Digression(state) => Some(state),
+            flow::Plan::None => None,
+        };
         let decision = self
             .policy
             .decide(&turn_input(context, message.text, &reply, now));
+        if digression.is_none() && decision.step == Step::Bot {
+            // An intent with a flow starts it (pre-filled from the message and the customer).
+            if let flow::Plan::Took(decided) =
+                self.start_flow(context, message.text, locale_language, &reply, now)
+            {
+                return *decided;
+            }
+        }
         let mut state = context.state.clone();
+        if context.handoff == Handoff::Bot && digression.is_none() {
+            // A flow state that no longer parses (or whose flow is gone) ends here.
+            state.flow = None;
+        }
         state.topic = if decision.step == Step::Bot {
             self.topic(
                 &reply,
@@ -377,12 +518,20 @@ impl<'a> Core<'a> {
         } else {
             None
         };
-        Decided {
+        let mut decided = Decided {
             reply,
             decision,
             follow_up,
             state,
+            flow: None,
+            ticket_slots: BTreeMap::new(),
+            pending: None,
+        };
+        if let Some(running) = digression {
+            let language = decided.decision.language.clone();
+            self.resume_flow(&mut decided, running, &language);
         }
+        decided
     }
 
     /// The reply to `message` understood with the previous `topic`, when the message makes no
@@ -527,5 +676,6 @@ fn settle(
         ticket,
         follow_up,
         step: decision.step,
+        flow: None,
     }
 }

@@ -22,6 +22,11 @@ fn core() -> Core<'static> {
     Core::new(engine, policy)
 }
 
+/// A flow action in a test that expects none.
+fn no_action(call: &crate::flows::ActionCall) -> crate::flows::ActionResult {
+    panic!("no flow action expected, {} ran", call.flow)
+}
+
 fn new_conversation() -> Start {
     Start::New(Conversation::new(
         ConversationId::generate(),
@@ -35,7 +40,7 @@ fn new_conversation() -> Start {
 fn say(store: &MemoryStore, conversation: Option<&ConversationId>, text: &str) -> Recorded {
     let start = conversation.map_or_else(new_conversation, |c| Start::Existing(c.clone()));
     core()
-        .take_turn(store, start, &Message::new(text), || {})
+        .take_turn(store, start, &Message::new(text), || {}, &mut no_action)
         .unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
@@ -113,9 +118,13 @@ fn before_commit_runs_once_the_answer_is_computed() {
     let store = MemoryStore::new(10);
     let mut ran = false;
     let r = core()
-        .take_turn(&store, new_conversation(), &Message::new("hello"), || {
-            ran = true
-        })
+        .take_turn(
+            &store,
+            new_conversation(),
+            &Message::new("hello"),
+            || ran = true,
+            &mut no_action,
+        )
         .unwrap();
     assert!(ran);
     assert!(store.conversation(&r.conversation).unwrap().is_some());
@@ -124,6 +133,7 @@ fn before_commit_runs_once_the_answer_is_computed() {
         Start::Existing(ConversationId::generate()),
         &Message::new("hello"),
         || {},
+        &mut no_action,
     );
     assert!(matches!(unknown, Err(store::Error::UnknownConversation(_))));
 }
@@ -172,4 +182,118 @@ fn only_a_short_message_without_its_own_answer_is_a_follow_up() {
     assert!(state.topic.is_none(), "{state:?}");
     let next = say(&store, Some(&hi.conversation), "and to Canada?");
     assert!(!next.turned.follow_up);
+}
+
+/// Says `text` in `conversation`, a flow's action answered by `result`.
+fn say_with(
+    store: &MemoryStore,
+    conversation: Option<&ConversationId>,
+    text: &str,
+    result: crate::flows::ActionResult,
+) -> (Recorded, usize) {
+    let start = conversation.map_or_else(new_conversation, |c| Start::Existing(c.clone()));
+    let mut ran = 0;
+    let r = core()
+        .take_turn(store, start, &Message::new(text), || {}, &mut |_| {
+            ran += 1;
+            result.clone()
+        })
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    (r, ran)
+}
+
+#[test]
+fn a_flow_is_started_stepped_and_its_state_committed_with_each_turn() {
+    let store = MemoryStore::new(10);
+    let first = say(&store, None, "where is my order?");
+    let flow = first.turned.flow.clone().expect("the flow started");
+    assert_eq!(
+        (flow.flow.as_str(), flow.running, flow.asks.as_deref()),
+        ("order_status", true, Some("order_number"))
+    );
+    let id = first.conversation.clone();
+    let state = store.state(&id).unwrap().expect("state committed");
+    assert!(state.flow.is_some(), "{state:?}");
+    let second = say(&store, Some(&id), "10423");
+    assert_eq!(
+        second.turned.flow.as_ref().and_then(|f| f.asks.as_deref()),
+        Some("email")
+    );
+    let found = crate::flows::ActionResult::Found {
+        fields: [("status".to_string(), "shipped".to_string())].into(),
+    };
+    let (third, ran) = say_with(&store, Some(&id), "ana@example.com", found);
+    assert_eq!(ran, 1, "the action ran once");
+    assert!(
+        third
+            .turned
+            .reply
+            .text
+            .contains("Order 10423: it's on its way."),
+        "{:?}",
+        third.turned
+    );
+    assert_eq!(third.turned.outcome, Outcome::Answer);
+    let state = store.state(&id).unwrap().unwrap_or_default();
+    assert!(state.flow.is_none(), "the flow is over: {state:?}");
+}
+
+#[test]
+fn a_timed_out_action_hands_over_with_the_slots_in_the_ticket() {
+    let store = MemoryStore::new(10);
+    let first = say(&store, None, "track my order 10423");
+    let id = first.conversation.clone();
+    let (r, ran) = say_with(
+        &store,
+        Some(&id),
+        "ana@example.com",
+        crate::flows::ActionResult::Timeout,
+    );
+    assert_eq!(ran, 1);
+    assert_eq!(r.turned.outcome, Outcome::Escalate, "{:?}", r.turned);
+    assert_eq!(r.turned.escalation, Some(Reason::FlowFailed));
+    assert!(
+        r.turned.reply.text.contains("10423"),
+        "{:?}",
+        r.turned.reply
+    );
+    let ticket = r
+        .turned
+        .ticket
+        .expect("a ticket (the demo shop is always open)");
+    assert_eq!(
+        ticket.slots.get("order_number").map(String::as_str),
+        Some("10423")
+    );
+    assert_eq!(
+        ticket.slots.get("email").map(String::as_str),
+        Some("ana@example.com")
+    );
+    assert_eq!(
+        store.list(None, 10).unwrap().len(),
+        1,
+        "committed with the turn"
+    );
+}
+
+#[test]
+fn a_person_asked_for_mid_flow_gets_a_ticket_with_the_slots_so_far() {
+    let store = MemoryStore::new(10);
+    let first = say(&store, None, "track my order 10423");
+    let r = say(
+        &store,
+        Some(&first.conversation),
+        "I want to talk to a person",
+    );
+    assert_eq!(
+        r.turned.escalation,
+        Some(Reason::HumanRequested),
+        "{:?}",
+        r.turned
+    );
+    let ticket = r.turned.ticket.expect("a ticket");
+    assert_eq!(
+        ticket.slots.get("order_number").map(String::as_str),
+        Some("10423")
+    );
 }

@@ -237,7 +237,7 @@ fn facts(ticket: &Ticket) -> Vec<String> {
     if let Some(id) = &c.id {
         write!(who, ", customer id {}", one_line(id)).unwrap();
     }
-    vec![
+    let mut facts = vec![
         who,
         format!(
             "Channel: {} · Language: {} · Mode: {} · Reason: {}",
@@ -257,7 +257,18 @@ fn facts(ticket: &Ticket) -> Vec<String> {
             "Ticket: {} · Conversation: {} · Created: {}",
             ticket.id, ticket.conversation_id, ticket.created_at
         ),
-    ]
+    ];
+    // What a flow collected before it handed over ("order_number: 10423"): the agent need
+    // not ask again.
+    if !ticket.slots.is_empty() {
+        let slots: Vec<String> = ticket
+            .slots
+            .iter()
+            .map(|(k, v)| format!("{}: {}", one_line(k), one_line(v)))
+            .collect();
+        facts.push(format!("Collected: {}", slots.join(" · ")));
+    }
+    facts
 }
 
 /// The ticket as plain text: facts, transcript (continuation lines indented, so shopper text
@@ -438,6 +449,7 @@ pub mod fixture {
                     title: "Doppelte Abbuchung".into(),
                     url: "https://shop.example/de/hilfe/doppelte-abbuchung?a=1&b=2".into(),
                 }],
+                slots: Default::default(),
             }
         } else {
             Ticket {
@@ -477,6 +489,7 @@ pub mod fixture {
                     ),
                 ],
                 suggested_articles: vec![],
+                slots: Default::default(),
             }
         }
     }

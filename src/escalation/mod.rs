@@ -29,7 +29,10 @@ pub mod webhook;
 
 pub use email::{find_email, EmailCheck, EmailProblem};
 pub use hours::{BusinessHours, BusinessHoursSettings, HoursError};
-pub use policy::{Decision, Policy, PolicyError, PolicySettings, Step, TicketDraft, TurnInput};
+pub use policy::{
+    Decision, Policy, PolicyError, PolicySettings, Step, TicketDraft, TurnInput,
+    HUMAN_HANDOFF_INTENT,
+};
 pub use ticket::{build_ticket, suggested_articles, EarlierConversation, TicketContext};
 
 pub use crate::store::outbox::{

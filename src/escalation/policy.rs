@@ -475,13 +475,37 @@ impl Policy {
             return decision(Step::Bot, text, None, None, lang);
         };
         let reply = input.reply;
-        let intent = reply_intent(reply);
-        let confidence = reply.confidence;
-        let t = texts(&lang);
         // An escalating intent's own answer was written for this case (contact your bank,
         // stop using the product): keep it before what happens next.
         let preface = (reason == Reason::EscalateIntent && !reply.text.trim().is_empty())
             .then(|| reply.text.clone());
+        self.hand_over(input, reason, preface)
+    }
+
+    /// A hand-over the caller decided on (a flow: the shopper asked for a person mid-flow, or
+    /// the flow's look-up failed and it says to escalate), with the caller's `text` said
+    /// first. The same dialogue as a trigger's: a live ticket inside business hours, else the
+    /// leave-a-message questions. Only while the bot has the conversation: otherwise the
+    /// usual decision for the hand-over state.
+    pub fn escalate(&self, input: &TurnInput<'_>, reason: Reason, text: String) -> Decision {
+        if *input.handoff != Handoff::Bot {
+            return self.decide(input);
+        }
+        let preface = (!text.trim().is_empty()).then_some(text);
+        self.hand_over(input, reason, preface)
+    }
+
+    fn hand_over(
+        &self,
+        input: &TurnInput<'_>,
+        reason: Reason,
+        preface: Option<String>,
+    ) -> Decision {
+        let lang = input.language.to_string();
+        let reply = input.reply;
+        let intent = reply_intent(reply);
+        let confidence = reply.confidence;
+        let t = texts(&lang);
         let with_preface = |s: String| match &preface {
             Some(p) => format!("{p}\n\n{s}"),
             None => s,

@@ -78,6 +78,7 @@ pub fn build_ticket(draft: &TicketDraft, ctx: &TicketContext<'_>) -> Ticket {
             .take(MAX_SUGGESTED)
             .cloned()
             .collect(),
+        slots: Default::default(),
     }
 }
 

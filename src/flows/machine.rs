@@ -27,6 +27,10 @@ pub struct FlowState {
     /// Invalid answers to the slot being asked.
     #[serde(default)]
     pub attempts: u32,
+    /// The language the flow started in: its questions stay in it when a short answer
+    /// ("10423", an address) says nothing about a language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// The shopper's message, as the core understood it.
@@ -212,6 +216,7 @@ impl Flows {
             slots: BTreeMap::new(),
             asking: None,
             attempts: 0,
+            language: Some(input.language.to_string()),
         };
         for slot in &flow.slots {
             let from_customer = match slot.from_customer {

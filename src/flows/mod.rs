@@ -31,7 +31,10 @@ pub use action::{
 };
 pub use exec::{ActionCall, ExecError, Executor};
 pub use load::load_dir;
-pub use machine::{Customer, Finished, FlowState, Input, Prompt, QuickReply, Step, Transition};
+pub use machine::{
+    is_cancel, wants_person, Customer, Finished, FlowState, Input, Prompt, QuickReply, Step,
+    Transition,
+};
 pub use slots::{Choice, Invalid, SlotKind};
 pub use template::{Escape, Template};
 

@@ -568,6 +568,7 @@ fn finish_renders_the_answer_with_labels_and_the_outcomes() {
         slots: slots(&[("order_number", "10423"), ("email", "ana@example.com")]),
         asking: None,
         attempts: 0,
+        language: None,
     };
     let found = ActionResult::Found {
         fields: slots(&[("status", "shipped")]),

@@ -51,6 +51,8 @@ struct Shared {
     policy: Arc<Policy>,
     /// Wakes the delivery worker when a ticket is committed.
     outbox_ready: Arc<Notify>,
+    /// Sends flows' actions (`None`: the HTTP client could not be set up; logged at start).
+    actions: Option<crate::flows::Executor>,
     metrics: Arc<Metrics>,
     limiter: limit::RateLimiter,
     permits: Arc<Semaphore>,
@@ -107,8 +109,24 @@ impl AppState {
                 shop_name: settings.shop.name.clone(),
                 openapi: routes::openapi_json(),
                 clock: Arc::new(jiff::Timestamp::now),
+                actions: crate::flows::Executor::new()
+                    .inspect_err(|e| tracing::error!(error = %e, "flow actions will fail"))
+                    .ok(),
             }),
         })
+    }
+
+    /// Runs a flow's action: an HTTP call awaited on the runtime (no thread blocked, no core
+    /// permit or store lock held), bounded by the action's timeout. Never fails: a problem
+    /// is a result the flow has an answer for.
+    pub async fn run_action(&self, call: &crate::flows::ActionCall) -> crate::flows::ActionResult {
+        match &self.inner.actions {
+            Some(executor) => executor.run(call).await,
+            None => crate::flows::ActionResult::Failed {
+                status: None,
+                reason: "the HTTP client for flow actions could not be set up".into(),
+            },
+        }
     }
 
     /// The same state with another clock (tests). Call it before the state is cloned: a

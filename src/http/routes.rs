@@ -57,6 +57,7 @@ const DEMO_HTML: &str = include_str!("assets/demo.html");
         ReadyResponse,
         ProblemOut,
         HandoffOut,
+        QuickReplyOut,
         TicketsResponse,
         TicketOut,
         RetryResponse,
@@ -215,17 +216,48 @@ pub async fn post_message(
         )),
     };
     let notices_at = state.now();
-    let recorded = state
+    let (engine2, policy2, store2) = (engine.clone(), policy.clone(), store.clone());
+    // A turn in one go, unless a flow's action must run: then the decided turn comes back
+    // (the core's permit given back), the action runs here as async I/O holding no permit
+    // and no store lock, and the turn is finished on a blocking thread again.
+    let first = state
         .blocking_releasing(move |permit| {
             let message = Message::new(&text)
                 .with_locale(locale)
                 .with_embedding(embedding.as_deref())
                 .with_notices_at(notices_at)
                 .with_received(received);
-            Core::new(&engine, &policy).take_turn(store.as_ref(), start, &message, || drop(permit))
+            let core = Core::new(&engine, &policy);
+            let pending = core.begin_turn(store.as_ref(), start, &message)?;
+            if pending.action().is_some() {
+                return Ok(Err(pending));
+            }
+            core.complete_turn(store.as_ref(), pending, None, || drop(permit))
+                .map(Ok)
         })
         .await?
         .map_err(store_error)?;
+    let recorded = match first {
+        Ok(recorded) => recorded,
+        Err(pending) => {
+            let call = pending.action().cloned();
+            let result = match &call {
+                Some(call) => Some(state.run_action(call).await),
+                None => None,
+            };
+            state
+                .blocking_releasing(move |permit| {
+                    Core::new(&engine2, &policy2).complete_turn(
+                        store2.as_ref(),
+                        pending,
+                        result,
+                        || drop(permit),
+                    )
+                })
+                .await?
+                .map_err(store_error)?
+        }
+    };
     let Recorded {
         conversation,
         message,

@@ -58,13 +58,29 @@ pub struct MessageResponse {
     /// The answer is in the shop's default language because the shopper's has none.
     pub fallback: bool,
     /// Why it is handed to a person: `low_confidence`, `human_requested`,
-    /// `repeated_fallback`, `frustration` or `escalate_intent` (`intent` when the shop
+    /// `repeated_fallback`, `frustration`, `escalate_intent` or `flow_failed` (`intent` when the shop
     /// switched the trigger off and the engine alone wanted a person).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub escalation: Option<String>,
     /// Where the conversation is in the hand-over to a person, once it started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handoff: Option<HandoffOut>,
+    /// A flow asks the shopper to pick one of these (a choice slot): show them as buttons;
+    /// sending a button's `label` (or its number, "2") as the next message picks it. Absent
+    /// when there is nothing to pick.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quick_replies: Vec<QuickReplyOut>,
+}
+
+/// One quick reply of a flow's choice slot.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct QuickReplyOut {
+    /// What the button shows, in the shopper's language; send it back as the message text.
+    #[schema(example = "Standard delivery")]
+    pub label: String,
+    /// The value the slot takes (for clients that keep their own state).
+    #[schema(example = "standard")]
+    pub value: String,
 }
 
 /// The hand-over to a person.
@@ -155,6 +171,7 @@ impl MessageResponse {
                 crate::engine::EscalationReason::Intent => "intent".to_string(),
             }),
             handoff: None,
+            quick_replies: Vec::new(),
         }
     }
 }
@@ -168,6 +185,16 @@ impl MessageResponse {
             response.escalation = Some(reason.as_str().to_string());
         }
         response.handoff = HandoffOut::from_state(&t.handoff);
+        if let Some(flow) = t.flow {
+            response.quick_replies = flow
+                .choices
+                .into_iter()
+                .map(|c| QuickReplyOut {
+                    label: c.label,
+                    value: c.value,
+                })
+                .collect();
+        }
         response
     }
 }
@@ -360,6 +387,9 @@ pub struct TicketOut {
     pub priority: String,
     pub category: String,
     pub subject: String,
+    /// What a flow had collected when it handed over (`{"order_number": "10423"}`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub slots: std::collections::BTreeMap<String, String>,
 }
 
 impl TicketOut {
@@ -379,6 +409,7 @@ impl TicketOut {
             priority: t.priority.as_str().to_string(),
             category: t.category.clone(),
             subject: t.subject.clone(),
+            slots: t.slots.clone(),
         }
     }
 }

@@ -79,6 +79,7 @@ pub fn ticket(conversation: &ConversationId, text: &str) -> Ticket {
             conversation_id: None,
         }],
         suggested_articles: vec![],
+        slots: Default::default(),
     }
 }
 
@@ -492,6 +493,7 @@ pub fn the_state_commits_with_its_turn_and_is_masked(store: &dyn Store) {
             language: "en".into(),
         }),
         flow: Some(serde_json::json!({"flow": "order_status", "slots": {"order": "10423"}})),
+        handover_slots: Default::default(),
     };
     store
         .record_turn_with_state(&id, turn("where is it", 1_100), None, None, &state)

@@ -22,6 +22,7 @@ mod sqlite;
 pub mod temp_postgres;
 pub mod unanswered;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -209,6 +210,10 @@ pub struct ConversationState {
     /// A running multi-turn flow, as the flow serialized itself; `None` when none runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<serde_json::Value>,
+    /// The slots a flow had collected when it handed over, kept while the hand-over dialogue
+    /// asks for an address or a message, for the ticket that dialogue creates.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub handover_slots: BTreeMap<String, String>,
 }
 
 impl ConversationState {
@@ -566,6 +571,11 @@ pub fn masked_ticket(ticket: &Ticket) -> Ticket {
     for line in &mut t.transcript {
         if let std::borrow::Cow::Owned(s) = crate::pii::mask(&line.text) {
             line.text = s;
+        }
+    }
+    for value in t.slots.values_mut() {
+        if let std::borrow::Cow::Owned(s) = crate::pii::mask(value) {
+            *value = s;
         }
     }
     t

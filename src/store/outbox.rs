@@ -21,6 +21,8 @@ pub enum Reason {
     Frustration,
     /// An intent the shop always hands to a person (`escalate: true`: fraud, injury, legal…).
     EscalateIntent,
+    /// A flow's look-up failed (timeout, error) and the flow says to hand over.
+    FlowFailed,
 }
 
 impl Reason {
@@ -32,6 +34,7 @@ impl Reason {
             Reason::RepeatedFallback => "repeated_fallback",
             Reason::Frustration => "frustration",
             Reason::EscalateIntent => "escalate_intent",
+            Reason::FlowFailed => "flow_failed",
         }
     }
 }
@@ -143,6 +146,10 @@ pub struct Ticket {
     /// first, marked with their channel and conversation id.
     pub transcript: Vec<TranscriptEntry>,
     pub suggested_articles: Vec<SuggestedArticle>,
+    /// The slots a flow had collected when it handed over (`order_number`, `email`…), so
+    /// the agent need not ask again; absent when no flow ran.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub slots: std::collections::BTreeMap<String, String>,
 }
 
 /// The `type` of every ticket.

@@ -224,6 +224,7 @@ fn every_subcommand_has_help() {
         Some("eval"),
         Some("calibrate"),
         Some("chat"),
+        Some("test"),
     ] {
         let mut cmd = concierge(sub);
         cmd.arg("--help");

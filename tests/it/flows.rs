@@ -346,3 +346,439 @@ async fn the_woocommerce_preset_sends_the_documented_request() {
         ActionResult::NotFound
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Whole conversations through the real server and through `chat`: the demo shop with a
+// four-language order-status flow whose action is the generic call or one of the presets,
+// against the fake API above on 127.0.0.1.
+
+use serde_json::{json, Value};
+
+use crate::exe::{concierge, path, run};
+use crate::server::{config, Server};
+
+/// What the shopper says and what the flow answers, per language.
+struct Lang {
+    code: &'static str,
+    start: &'static str,
+    ask: &'static str,
+    invalid: &'static str,
+    /// The answer's opening word ("Order" 10423…).
+    order: &'static str,
+    shipped: &'static str,
+    processing: &'static str,
+    digression: &'static str,
+    resume: &'static str,
+    cancel: &'static str,
+    cancelled: &'static str,
+    timeout: &'static str,
+}
+
+const LANGS: [Lang; 4] = [
+    Lang {
+        code: "en",
+        start: "where is my order?",
+        ask: "What's your order number?",
+        invalid: "Order numbers have 3 to 5 digits.",
+        order: "Order",
+        shipped: "on its way",
+        processing: "being packed",
+        digression: "what payment methods do you accept?",
+        resume: "Back to where we were:",
+        cancel: "never mind",
+        cancelled: "I've stopped",
+        timeout: "Our order system is not answering",
+    },
+    Lang {
+        code: "es",
+        start: "¿dónde está mi pedido?",
+        ask: "¿Cuál es tu número de pedido?",
+        invalid: "Los números de pedido tienen de 3 a 5 cifras.",
+        order: "Pedido",
+        shipped: "en camino",
+        processing: "en preparación",
+        digression: "¿qué métodos de pago aceptáis?",
+        resume: "Volviendo a lo de antes:",
+        cancel: "déjalo",
+        cancelled: "lo dejamos",
+        timeout: "Nuestro sistema de pedidos no responde",
+    },
+    Lang {
+        code: "nl",
+        start: "waar is mijn bestelling?",
+        ask: "Wat is je bestelnummer?",
+        invalid: "Bestelnummers hebben 3 tot 5 cijfers.",
+        order: "Bestelling",
+        shipped: "onderweg",
+        processing: "wordt ingepakt",
+        digression: "welke betaalmethodes accepteren jullie?",
+        resume: "Terug naar waar we waren:",
+        cancel: "laat maar",
+        cancelled: "ik ben gestopt",
+        timeout: "Ons bestelsysteem reageert niet",
+    },
+    Lang {
+        code: "pt",
+        start: "onde está minha encomenda?",
+        ask: "Qual é o número do seu pedido?",
+        invalid: "Os números de pedido têm 3 a 5 algarismos.",
+        order: "Pedido",
+        shipped: "a caminho",
+        processing: "em preparação",
+        digression: "quais métodos de pagamento vocês aceitam?",
+        resume: "Voltando ao que estávamos a tratar:",
+        cancel: "esquece",
+        cancelled: "deixamos isso",
+        timeout: "O nosso sistema de pedidos não responde",
+    },
+];
+
+/// The flow's texts in the four languages, with `action` as its action.
+fn flow_file(action: &str) -> String {
+    let by_lang = |f: fn(&Lang) -> &'static str| {
+        let items: Vec<String> = LANGS
+            .iter()
+            .map(|l| format!("{}: {}", l.code, serde_json::to_string(f(l)).unwrap()))
+            .collect();
+        format!("{{{}}}", items.join(", "))
+    };
+    let answer: Vec<String> = LANGS
+        .iter()
+        .map(|l| format!("{}: \"{} {{order_number}}: {{status}}.\"", l.code, l.order))
+        .collect();
+    let timeout: Vec<String> = LANGS
+        .iter()
+        .map(|l| format!("{}: \"{} ({{order_number}}).\"", l.code, l.timeout))
+        .collect();
+    format!(
+        r#"flows:
+  - id: order_status
+    intent: track_order
+    slots:
+      - name: order_number
+        type: pattern
+        pattern: '#?\b(\d{{3,5}})\b'
+        ask: {ask}
+        invalid: {invalid}
+        max_attempts: 3
+    action: {action}
+    answer: {{{answer}}}
+    labels:
+      status:
+        shipped: {shipped}
+        processing: {processing}
+    outcomes:
+      timeout:
+        say: {{{timeout}}}
+        escalate: true
+"#,
+        ask = by_lang(|l| l.ask),
+        invalid = by_lang(|l| l.invalid),
+        answer = answer.join(", "),
+        shipped = by_lang(|l| l.shipped),
+        processing = by_lang(|l| l.processing),
+        timeout = timeout.join(", "),
+    )
+}
+
+/// The three actions under test: (name, action YAML, the order number that is found, the
+/// status label key it has).
+const ACTIONS: [(&str, &str, &str, &str); 3] = [
+    (
+        "generic",
+        r#"{url: "{env.SHOP_API}/orders/{order_number}", headers: {Authorization: "Bearer {env.SHOP_TOKEN}"}, timeout_ms: 1000, found_if: order, pick: {status: order.status}}"#,
+        "10423",
+        "shipped",
+    ),
+    (
+        "shopify",
+        "{preset: shopify_order_status, timeout_ms: 1000}",
+        "1001",
+        "shipped",
+    ),
+    (
+        "woocommerce",
+        "{preset: woocommerce_order_status, timeout_ms: 1000}",
+        "727",
+        "processing",
+    ),
+];
+
+/// The demo shop's intents with `order_status.yaml` replaced by a flow with `action`.
+fn intents_with(dir: &std::path::Path, action: &str) -> std::path::PathBuf {
+    let intents = dir.join("intents");
+    std::fs::create_dir_all(&intents).unwrap();
+    for entry in std::fs::read_dir(path("intents")).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap().to_owned();
+        if p.is_file() && name != "order_status.yaml" {
+            std::fs::copy(&p, intents.join(name)).unwrap();
+        }
+    }
+    std::fs::write(intents.join("order_status.yaml"), flow_file(action)).unwrap();
+    intents
+}
+
+/// The fake API on a runtime of its own (the server and `chat` are driven synchronously).
+fn fake_api_thread() -> (tokio::runtime::Runtime, String, Log) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (base, log) = rt.block_on(fake_api());
+    (rt, base, log)
+}
+
+fn env_for(base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SHOP_API", base.to_string()),
+        ("SHOP_TOKEN", "tok-123".to_string()),
+        ("SHOPIFY_SHOP_URL", base.to_string()),
+        ("SHOPIFY_ACCESS_TOKEN", "shpat_abc".to_string()),
+        ("WOOCOMMERCE_URL", base.to_string()),
+        ("WOOCOMMERCE_CONSUMER_KEY", "ck_k".to_string()),
+        ("WOOCOMMERCE_CONSUMER_SECRET", "cs_s".to_string()),
+    ]
+}
+
+fn shop_server(dir: &std::path::Path, action: &str, base: &str) -> Server {
+    let intents = intents_with(dir, action);
+    let env = env_for(base);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args: Vec<std::ffi::OsString> = vec![
+        "--kb".into(),
+        path("knowledge-base").into(),
+        "--intents".into(),
+        intents.into(),
+        "--config".into(),
+        config(dir, ""),
+        "--lexical-only".into(),
+    ];
+    let server = Server::start_with_env(args, &env);
+    server.wait_ready();
+    server
+}
+
+fn say(server: &Server, conversation: Option<&str>, lang: &str, text: &str) -> Value {
+    let mut body = json!({ "text": text, "locale": lang });
+    if let Some(c) = conversation {
+        body["conversation_id"] = json!(c);
+    }
+    server
+        .post_json("/v1/messages", &body.to_string())
+        .expect(200)
+}
+
+#[track_caller]
+fn assert_text(v: &Value, contains: &str) {
+    let text = v["text"].as_str().unwrap_or_default();
+    assert!(text.contains(contains), "expected {contains:?} in {v:#}");
+}
+
+/// Checks the last request the fake API saw for this action.
+#[track_caller]
+fn assert_request(kind: &str, seen: &Seen) {
+    match kind {
+        "generic" => {
+            assert_eq!(seen.path, "/orders/10423");
+            assert_eq!(seen.headers["authorization"], "Bearer tok-123");
+        }
+        "shopify" => {
+            assert_eq!(seen.path, "/admin/api/2025-01/orders.json");
+            let q = seen.query.as_deref().unwrap_or_default();
+            assert!(q.starts_with("name=%231001&status=any"), "{q}");
+            assert_eq!(seen.headers["x-shopify-access-token"], "shpat_abc");
+        }
+        "woocommerce" => {
+            assert_eq!(seen.path, "/wp-json/wc/v3/orders/727");
+            assert_eq!(seen.headers["authorization"], "Basic Y2tfazpjc19z");
+        }
+        other => panic!("unknown action {other}"),
+    }
+}
+
+#[test]
+fn order_status_through_the_server_in_four_languages_for_each_action() {
+    let (_rt, base, log) = fake_api_thread();
+    for (kind, action, number, status) in ACTIONS {
+        let dir = tempfile::tempdir().unwrap();
+        let server = shop_server(dir.path(), action, &base);
+        for l in &LANGS {
+            let label = if status == "shipped" {
+                l.shipped
+            } else {
+                l.processing
+            };
+            let first = say(&server, None, l.code, l.start);
+            assert_eq!(
+                first["intent"], "track_order",
+                "{kind}/{}: {first:#}",
+                l.code
+            );
+            assert_text(&first, l.ask);
+            let c = first["conversation_id"].as_str().unwrap().to_string();
+            let wrong = say(&server, Some(&c), l.code, "12");
+            assert_text(&wrong, l.invalid);
+            assert_text(&wrong, l.ask);
+            let before = log.lock().unwrap().len();
+            let done = say(&server, Some(&c), l.code, number);
+            assert_eq!(done["outcome"], "answer", "{kind}/{}: {done:#}", l.code);
+            assert_text(&done, &format!("{} {number}: {label}.", l.order));
+            let seen = log.lock().unwrap()[before..].to_vec();
+            assert_eq!(seen.len(), 1, "{kind}/{}: one request: {seen:?}", l.code);
+            assert_request(kind, &seen[0]);
+        }
+    }
+}
+
+#[test]
+fn digression_cancel_and_a_timeout_through_the_server_in_four_languages() {
+    let (_rt, base, _log) = fake_api_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let server = shop_server(dir.path(), ACTIONS[0].1, &base);
+    for l in &LANGS {
+        // A question on another topic is answered; the flow asks again after it.
+        let c = say(&server, None, l.code, l.start);
+        let id = c["conversation_id"].as_str().unwrap().to_string();
+        let aside = say(&server, Some(&id), l.code, l.digression);
+        assert_eq!(aside["outcome"], "answer", "{}: {aside:#}", l.code);
+        assert_ne!(aside["intent"], "track_order", "{}: {aside:#}", l.code);
+        assert_text(&aside, &format!("{} {}", l.resume, l.ask));
+        let done = say(&server, Some(&id), l.code, "10423");
+        assert_text(&done, &format!("{} 10423: {}.", l.order, l.shipped));
+
+        // Cancel leaves the flow: the next number is no longer an order number.
+        let c = say(&server, None, l.code, l.start);
+        let id = c["conversation_id"].as_str().unwrap().to_string();
+        let gone = say(&server, Some(&id), l.code, l.cancel);
+        assert_text(&gone, l.cancelled);
+        assert!(gone.get("handoff").is_none(), "{gone:#}");
+
+        // The API times out (10426 answers after 5 s; the action waits 1 s): the flow's
+        // apology, and a ticket with the slot.
+        let c = say(&server, None, l.code, l.start);
+        let id = c["conversation_id"].as_str().unwrap().to_string();
+        let late = say(&server, Some(&id), l.code, "10426");
+        assert_eq!(late["outcome"], "escalate", "{}: {late:#}", l.code);
+        assert_eq!(late["escalation"], "flow_failed", "{late:#}");
+        assert_text(&late, &format!("{} (10426).", l.timeout));
+        let ticket = late["handoff"]["ticket_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: a ticket with the hand-over: {late:#}", l.code));
+        let tickets = server.get("/admin/tickets").expect(200);
+        let mine = tickets["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == ticket)
+            .unwrap_or_else(|| panic!("ticket {ticket} listed: {tickets:#}"))
+            .clone();
+        assert_eq!(mine["reason"], "flow_failed");
+        assert_eq!(mine["slots"], json!({"order_number": "10426"}), "{mine:#}");
+    }
+}
+
+#[test]
+fn order_status_through_chat_in_four_languages() {
+    let (_rt, base, log) = fake_api_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let intents = intents_with(dir.path(), ACTIONS[0].1);
+    for l in &LANGS {
+        let mut cmd = concierge(["chat", "--lexical-only", "--kb"]);
+        cmd.arg(path("knowledge-base"))
+            .arg("--intents")
+            .arg(&intents);
+        for (k, v) in env_for(&base) {
+            cmd.env(k, v);
+        }
+        let before = log.lock().unwrap().len();
+        let input = format!("{}\n12\n10423\n", l.start);
+        let out = run(&mut cmd, input.as_bytes());
+        out.assert_code(0);
+        let s = &out.stdout;
+        let ask = s
+            .find(l.ask)
+            .unwrap_or_else(|| panic!("{}: asked: {s}", l.code));
+        let invalid = s
+            .find(l.invalid)
+            .unwrap_or_else(|| panic!("{}: re-asked: {s}", l.code));
+        let answer = format!("{} 10423: {}.", l.order, l.shipped);
+        let done = s
+            .find(&answer)
+            .unwrap_or_else(|| panic!("{}: answered {answer:?}: {s}", l.code));
+        assert!(ask < invalid && invalid < done, "{s}");
+        let seen = log.lock().unwrap()[before..].to_vec();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_request("generic", &seen[0]);
+    }
+}
+
+/// A choice slot: its choices go out as `quick_replies` (label and value) from the server, and
+/// `chat` prints them numbered, a number picking one.
+#[test]
+fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
+    let (_rt, base, _log) = fake_api_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let intents = intents_with(dir.path(), ACTIONS[0].1);
+    let flow = r#"flows:
+  - id: order_status
+    intent: track_order
+    slots:
+      - name: channel
+        type: choice
+        choices:
+          - value: web
+            label: {en: "Web shop", es: "Tienda web", pt: "Loja online", nl: "Webshop"}
+          - value: store
+            label: {en: "In a store", es: "En una tienda", pt: "Numa loja", nl: "In een winkel"}
+        ask: {en: "Where did you order?", es: "¿Dónde hiciste el pedido?", pt: "Onde fez a encomenda?", nl: "Waar heb je besteld?"}
+      - name: order_number
+        type: pattern
+        pattern: '#?\b(\d{3,5})\b'
+        ask: {en: "What's your order number?", es: "¿Número de pedido?", pt: "Número do pedido?", nl: "Bestelnummer?"}
+    action: {url: "{env.SHOP_API}/orders/{order_number}", timeout_ms: 1000, found_if: order, pick: {status: order.status}}
+    answer: {en: "Order {order_number} ({channel}): {status}.", es: "Pedido {order_number} ({channel}): {status}.", pt: "Pedido {order_number} ({channel}): {status}.", nl: "Bestelling {order_number} ({channel}): {status}."}
+"#;
+    std::fs::write(intents.join("order_status.yaml"), flow).unwrap();
+    let env = env_for(&base);
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args: Vec<std::ffi::OsString> = vec![
+        "--kb".into(),
+        path("knowledge-base").into(),
+        "--intents".into(),
+        intents.clone().into(),
+        "--config".into(),
+        config(dir.path(), ""),
+        "--lexical-only".into(),
+    ];
+    let server = Server::start_with_env(args, &env_ref);
+    server.wait_ready();
+    let first = say(&server, None, "en", "where is my order?");
+    assert_text(&first, "Where did you order?");
+    assert_eq!(
+        first["quick_replies"],
+        json!([{"label": "Web shop", "value": "web"}, {"label": "In a store", "value": "store"}]),
+        "{first:#}"
+    );
+    let c = first["conversation_id"].as_str().unwrap().to_string();
+    // What the widget's button sends: the label.
+    let next = say(&server, Some(&c), "en", "In a store");
+    assert_text(&next, "What's your order number?");
+    assert!(next.get("quick_replies").is_none(), "{next:#}");
+    let done = say(&server, Some(&c), "en", "10423");
+    assert_text(&done, "Order 10423 (store): shipped.");
+
+    let mut cmd = concierge(["chat", "--lexical-only", "--kb"]);
+    cmd.arg(path("knowledge-base"))
+        .arg("--intents")
+        .arg(&intents);
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd, b"where is my order?\n2\n10423\n");
+    out.assert_code(0);
+    let s = &out.stdout;
+    assert!(s.contains("     1) Web shop\n     2) In a store\n"), "{s}");
+    assert!(s.contains("Order 10423 (store): shipped."), "{s}");
+}

@@ -5,6 +5,7 @@ mod browser;
 mod check;
 mod cli;
 mod conversation;
+mod convtest;
 mod datasets;
 mod escalation;
 mod eval;

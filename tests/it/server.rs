@@ -52,6 +52,15 @@ impl Server {
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
     {
+        Server::start_with_env(args, &[])
+    }
+
+    /// [`Server::start`] with these environment variables set (a flow's `{env.NAME}`).
+    pub fn start_with_env<I, S>(args: I, env: &[(&str, &str)]) -> Server
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
         let mut argv: Vec<OsString> = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into()];
         argv.extend(args.into_iter().map(Into::into));
         let data = if argv.iter().any(|a| a == "--data") {
@@ -62,6 +71,7 @@ impl Server {
             Some(dir)
         };
         let mut child = exe::concierge(&argv)
+            .envs(env.iter().copied())
             .env("CONCIERGE_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -252,6 +252,19 @@
       });
       b.appendChild(choices);
     }
+    if (m.quick_replies && m.quick_replies.length) {
+      // A flow's choice: each button sends its label as the shopper's answer.
+      var quick = el("div", "choices quick");
+      quick.setAttribute("role", "group");
+      quick.setAttribute("aria-label", text);
+      m.quick_replies.forEach(function (label) {
+        var q = el("button", "choice", label);
+        q.type = "button";
+        q.addEventListener("click", function () { ask(label); });
+        quick.appendChild(q);
+      });
+      b.appendChild(quick);
+    }
     if (m.message_id && m.outcome === "answer") b.appendChild(renderFeedback(m, index));
     return b;
   }
@@ -361,6 +374,7 @@
         push({
           from: "bot", text: j.text, outcome: j.outcome, link: j.link,
           suggestions: (j.suggestions || []).map(function (s) { return { title: s.title }; }),
+          quick_replies: (j.quick_replies || []).map(function (q) { return String(q.label); }),
           message_id: j.message_id, language: j.language
         });
       })
