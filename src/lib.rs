@@ -23,6 +23,7 @@ pub mod engine;
 pub mod escalation;
 pub mod eval;
 pub mod flows;
+pub mod handover;
 pub mod http;
 pub mod ids;
 pub mod intents;

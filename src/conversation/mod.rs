@@ -161,6 +161,9 @@ pub struct Recorded {
     pub conversation: ConversationId,
     pub message: MessageId,
     pub turned: Turned,
+    /// The conversation's own token, issued with its first turn only (`handover::access`):
+    /// what reads its history later.
+    pub access_token: Option<String>,
 }
 
 /// What [`Core::decide`] works out, before anything is written.
@@ -213,12 +216,28 @@ impl<'a> Core<'a> {
             }
         };
         let now = Timestamp::now();
+        // Handed over: people have the conversation (issue 13). The shopper's message goes to
+        // the helpdesk as an event with the turn, and while an agent is there the bot is silent.
+        let handed_over = crate::handover::handed_over_ticket(&context.handoff);
+        let agent_present = match handed_over {
+            Some(_) => crate::handover::agent_present(&store.activity(&conversation.id)?),
+            None => false,
+        };
         let Decided {
             reply,
-            decision,
+            mut decision,
             follow_up,
-            state,
+            mut state,
         } = self.decide(&context, message, now);
+        if agent_present {
+            crate::handover::silence(&mut decision);
+        }
+        // A new conversation gets its own token; only its hash is kept, with the first turn.
+        let access_token = is_new.then(|| {
+            let (token, hash) = crate::handover::access::issue();
+            state.access = Some(hash);
+            token
+        });
         let id = MessageId::generate();
         let turn = Turn {
             id: id.clone(),
@@ -282,6 +301,17 @@ impl<'a> Core<'a> {
                 turned.ticket.as_ref(),
                 &state,
             )?;
+        } else if let Some(ticket) = handed_over {
+            let event =
+                crate::handover::message_event(&conversation_id, &ticket, message.text, now);
+            store.record_turn_with_events(
+                &conversation_id,
+                turn,
+                handoff.as_ref(),
+                turned.ticket.as_ref(),
+                &state,
+                &[event],
+            )?;
         } else {
             store.record_turn_with_state(
                 &conversation_id,
@@ -295,6 +325,7 @@ impl<'a> Core<'a> {
             conversation: conversation_id,
             message: id,
             turned,
+            access_token,
         })
     }
 

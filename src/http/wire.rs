@@ -30,7 +30,11 @@ pub struct MessageRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerIn {
+    /// Counts only with `identifier_hash`; without it the shopper is an anonymous visitor.
     pub id: Option<String>,
+    /// Lowercase hex HMAC-SHA256 of `id` keyed with `handover.identity_secret`, computed by
+    /// the shop's server (`docs/handover.md`).
+    pub identifier_hash: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
 }
@@ -65,6 +69,10 @@ pub struct MessageResponse {
     /// Where the conversation is in the hand-over to a person, once it started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handoff: Option<HandoffOut>,
+    /// The conversation's own token, in the reply to its first message only: keep it to
+    /// read the conversation's history and live events (`Authorization: Bearer …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_token: Option<String>,
 }
 
 /// The hand-over to a person.
@@ -155,6 +163,7 @@ impl MessageResponse {
                 crate::engine::EscalationReason::Intent => "intent".to_string(),
             }),
             handoff: None,
+            conversation_token: None,
         }
     }
 }

@@ -14,6 +14,7 @@
 
 #[cfg(test)]
 mod contract;
+pub mod handover;
 mod memory;
 pub mod outbox;
 mod postgres;
@@ -31,7 +32,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::ids::{ConversationId, MessageId};
 use crate::intents::IntentId;
 use crate::kb::ArticleId;
-pub use outbox::{EscalationId, Handoff, Outbox, Ticket};
+pub use handover::{Activity, ActivityKind, Handovers};
+pub use outbox::{ConversationEvent, EscalationId, EventOutbox, Handoff, Outbox, Ticket};
 
 pub use self::postgres::PostgresStore;
 pub use memory::MemoryStore;
@@ -45,6 +47,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_state.sql"),
     include_str!("migrations/0003_outbox_lease.sql"),
     include_str!("migrations/0004_reports.sql"),
+    include_str!("migrations/0005_handover.sql"),
 ];
 
 /// The index in [`MIGRATIONS`] of `0004_reports.sql`: after it, the SQLite store fills the
@@ -207,6 +210,10 @@ pub struct ConversationState {
     /// A running multi-turn flow, as the flow serialized itself; `None` when none runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<serde_json::Value>,
+    /// SHA-256 (hex) of the conversation's own access token (`handover::access`), set with
+    /// the first turn; `None` for a conversation started before tokens existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
 }
 
 impl ConversationState {
@@ -426,7 +433,7 @@ pub fn spawn_retention(
 
 /// Where conversations are kept, and the outbox of tickets beside them (an `Arc<dyn Store>`
 /// coerces to the `Arc<dyn Outbox>` the delivery worker wants). Every method may block.
-pub trait Store: Outbox {
+pub trait Store: Outbox + EventOutbox + Handovers {
     /// Starts a conversation. When the customer has an id, the customer is recorded (or
     /// recognised, across channels) and their name and email updated when given.
     fn create_conversation(&self, conversation: Conversation) -> Result<()>;

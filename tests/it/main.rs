@@ -11,6 +11,7 @@ mod eval;
 mod exe;
 mod flows;
 mod forget;
+mod handover;
 mod heldout;
 mod http;
 mod languages;
