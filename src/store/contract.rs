@@ -579,10 +579,24 @@ pub fn events_commit_with_their_turn_and_go_in_order_after_the_ticket(store: &dy
     let first = event(&c, &t, Some("my card is 4111 1111 1111 1111"));
     let second = event(&c, &t, Some("hello?"));
     store
-        .record_turn_with_events(&c, turn("x", 1_002), None, None, &state, &[first.clone()])
+        .record_turn_with_events(
+            &c,
+            turn("x", 1_002),
+            None,
+            None,
+            &state,
+            std::slice::from_ref(&first),
+        )
         .unwrap();
     store
-        .record_turn_with_events(&c, turn("y", 1_003), None, None, &state, &[second.clone()])
+        .record_turn_with_events(
+            &c,
+            turn("y", 1_003),
+            None,
+            None,
+            &state,
+            std::slice::from_ref(&second),
+        )
         .unwrap();
     // Nothing of a failed turn is written: no event either.
     let unknown = ConversationId::generate();

@@ -624,7 +624,7 @@ impl EventOutbox for MemoryStore {
                 heads.push(e);
             }
         }
-        heads.sort_by(|a, b| (a.created_ms).cmp(&b.created_ms));
+        heads.sort_by_key(|e| e.created_ms);
         Ok(heads.into_iter().take(limit).cloned().collect())
     }
 
