@@ -145,8 +145,18 @@ fn a_request_for_a_person_reaches_the_helpdesk_with_the_whole_conversation() {
         json!({"text": "hello? anyone?"}),
     );
     assert_eq!(again["handoff"]["ticket_id"], ticket_id.as_str());
+    // It goes to the helpdesk as a `conversation.message` event (docs/handover.md) instead.
+    let event = exe::eventually(DELIVERY_WITHIN, || {
+        receiver.accepted().keys().any(|id| id.starts_with("evt_"))
+    });
+    assert!(event, "waited {DELIVERY_WITHIN:?} for the follow-up event");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(receiver.accepted().len(), 1);
+    let tickets = receiver
+        .accepted()
+        .keys()
+        .filter(|id| id.starts_with("esc_"))
+        .count();
+    assert_eq!(tickets, 1);
 
     // The operator sees it delivered.
     let list = server.get("/admin/tickets?state=delivered").expect(200);
