@@ -160,3 +160,20 @@ pub fn closed_event(
         text: None,
     }
 }
+
+/// Whether a person can join a conversation now (business hours), and when next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Availability {
+    pub open: bool,
+    /// The next opening, when closed now (none: never, or open now).
+    pub next_opening: Option<Timestamp>,
+}
+
+/// What the widget shows: "chat open now", or "leave a message" outside business hours.
+pub fn availability(hours: &crate::escalation::BusinessHours, at: Timestamp) -> Availability {
+    let open = hours.is_open(at);
+    Availability {
+        open,
+        next_opening: if open { None } else { hours.next_opening(at) },
+    }
+}

@@ -26,8 +26,17 @@ use crate::store::{Activity, ActivityKind, ConversationId};
 /// The hand-over's part of the OpenAPI document (merged into `/openapi.json`).
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_history, live_events, poll_events, post_rating, post_close, helpdesk_event),
+    paths(
+        get_history,
+        live_events,
+        poll_events,
+        post_rating,
+        post_close,
+        helpdesk_event,
+        get_availability
+    ),
     components(schemas(
+        AvailabilityResponse,
         HistoryResponse,
         HistoryLineOut,
         LiveEventOut,
@@ -629,10 +638,36 @@ fn refused(r: inbound::Refused) -> ApiError {
     ApiError::new(ErrorKind::Unauthorized, r.to_string())
 }
 
+/// `GET /v1/availability`.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AvailabilityResponse {
+    /// Inside business hours: a person can join now (`live`); outside, the shopper leaves a
+    /// message (`offline`).
+    pub open: bool,
+    /// RFC 3339, UTC: the next opening, when closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_opening: Option<String>,
+}
+
+/// Whether a person can join a chat now (`escalation.hours`): the widget shows "chat open
+/// now", or "leave a message" outside business hours.
+#[utoipa::path(
+    get, path = "/v1/availability", tag = "chat",
+    responses((status = 200, description = "Open now or not", body = AvailabilityResponse))
+)]
+pub async fn get_availability(State(state): State<AppState>) -> Json<AvailabilityResponse> {
+    let a = handover::availability(state.inner.policy.hours(), state.now());
+    Json(AvailabilityResponse {
+        open: a.open,
+        next_opening: a.next_opening.map(|t| t.to_string()),
+    })
+}
+
 /// The hand-over's routes, merged into the API's router.
 pub(super) fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
+        .route("/v1/availability", get(get_availability))
         .route("/v1/conversations/{id}/messages", get(get_history))
         .route("/v1/conversations/{id}/events", get(live_events))
         .route("/v1/conversations/{id}/events/poll", get(poll_events))

@@ -317,6 +317,7 @@ fn the_openapi_document_covers_the_hand_over() {
         "/v1/conversations/{id}/rating",
         "/v1/conversations/{id}/close",
         "/helpdesk/v1/conversations/{id}/events",
+        "/v1/availability",
     ] {
         assert!(doc["paths"][p].is_object(), "{p}");
     }
@@ -326,4 +327,36 @@ fn the_openapi_document_covers_the_hand_over() {
         "{schemes}"
     );
     assert!(doc["components"]["schemas"]["HelpdeskEventRequest"].is_object());
+}
+
+#[tokio::test]
+async fn availability_follows_the_business_hours() {
+    let (app, _) = app();
+    let get = || {
+        Request::get("/v1/availability")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, v) = call(&app, get()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["open"], true, "no hours configured: always open: {v}");
+
+    // Every day closed, with a fixed clock.
+    let mut s = settings();
+    s.escalation.hours = Some(
+        serde_yaml::from_str("time_zone: Europe/Amsterdam\nmonday: [\"09:00-17:00\"]\n").unwrap(),
+    );
+    let sunday: jiff::Timestamp = "2026-12-06T12:00:00Z".parse().unwrap();
+    let state = AppState::new(
+        &s,
+        Live::with_engine(s.clone(), engine()),
+        Arc::new(MemoryStore::new(10)),
+        Arc::new(Notify::new()),
+    )
+    .unwrap()
+    .with_clock(Arc::new(move || sunday));
+    let (status, v) = call(&router(state), get()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["open"], false, "{v}");
+    assert_eq!(v["next_opening"], "2026-12-07T08:00:00Z", "{v}");
 }

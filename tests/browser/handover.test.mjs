@@ -99,6 +99,8 @@ try {
   await step("the shopper asks for a person and the helpdesk gets the ticket", async () => {
     await page.goto(base);
     await page.getByRole("button", { name: /Chat with us/ }).click();
+    // No business hours configured: always open.
+    await page.getByText("Chat open now: a person can join").waitFor();
     const reply = await say("I want to talk to a person");
     assert.equal(reply.handoff && reply.handoff.stage, "handed_over", JSON.stringify(reply));
     assert.ok(reply.conversation_token, "the first reply carries the conversation's token");

@@ -216,7 +216,9 @@ fn replicas_on_one_postgres_give_one_ticket_per_conversation_and_lose_no_turn() 
         .collect();
     let everything = exe::eventually(Duration::from_secs(240), || {
         let accepted = helpdesk.accepted();
-        all.iter().chain(&events).all(|id| accepted.contains_key(id))
+        all.iter()
+            .chain(&events)
+            .all(|id| accepted.contains_key(id))
     });
     assert!(
         everything,

@@ -31,7 +31,7 @@
       restart: "New conversation",
       agent: "Agent", agentTyping: "{name} is typing…", joined: "{name} joined the conversation",
       resolved: "{name} handed you back to the assistant", rate: "How did {name} help you?", rated: "Thanks for your rating!",
-      star: "{n} of 5"
+      star: "{n} of 5", openNow: "Chat open now: a person can join", away: "We are away now: leave a message and we will reply by e-mail", leave: "Leave a message"
     },
     es: {
       open: "Chatea con nosotros", close: "Cerrar chat", assistant: "asistente", placeholder: "Escribe tu pregunta…",
@@ -43,7 +43,7 @@
       restart: "Nueva conversación",
       agent: "Agente", agentTyping: "{name} está escribiendo…", joined: "{name} se unió a la conversación",
       resolved: "{name} te devolvió al asistente", rate: "¿Cómo te ayudó {name}?", rated: "¡Gracias por tu valoración!",
-      star: "{n} de 5"
+      star: "{n} de 5", openNow: "Chat abierto: una persona puede unirse", away: "Ahora no estamos: deja un mensaje y te responderemos por e-mail", leave: "Dejar un mensaje"
     },
     pt: {
       open: "Fale connosco", close: "Fechar chat", assistant: "assistente", placeholder: "Escreva a sua pergunta…",
@@ -55,7 +55,7 @@
       restart: "Nova conversa",
       agent: "Agente", agentTyping: "{name} está a escrever…", joined: "{name} entrou na conversa",
       resolved: "{name} devolveu-o ao assistente", rate: "Como é que {name} o ajudou?", rated: "Obrigado pela sua avaliação!",
-      star: "{n} de 5"
+      star: "{n} de 5", openNow: "Chat aberto: uma pessoa pode juntar-se", away: "Agora não estamos: deixe uma mensagem e respondemos por e-mail", leave: "Deixar uma mensagem"
     },
     nl: {
       open: "Chat met ons", close: "Chat sluiten", assistant: "assistent", placeholder: "Stel je vraag…",
@@ -67,7 +67,7 @@
       restart: "Nieuw gesprek",
       agent: "Medewerker", agentTyping: "{name} typt…", joined: "{name} neemt deel aan het gesprek",
       resolved: "{name} heeft je teruggegeven aan de assistent", rate: "Hoe heeft {name} je geholpen?", rated: "Bedankt voor je beoordeling!",
-      star: "{n} van 5"
+      star: "{n} van 5", openNow: "Chat is open: een medewerker kan meedoen", away: "We zijn er nu niet: laat een bericht achter, we antwoorden per e-mail", leave: "Laat een bericht achter"
     }
   };
   var t = STRINGS[lang] || STRINGS.en;
@@ -116,6 +116,8 @@
     "header h2{font-size:16px;margin:0;flex:1;font-weight:600}",
     "header button{background:transparent;border:0;color:inherit;font-size:14px;cursor:pointer;padding:6px;border-radius:6px}",
     ".notices{background:#fff4ce;color:#3d2e00;border-bottom:1px solid #e8d48a;padding:8px 12px;font-size:14px;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".hours{padding:6px 12px;font-size:13px;border-bottom:1px solid #e1e4e8;background:#f1f8f4;color:#1e4620}",
+    ".hours.away{background:#f6f7f9;color:#3c4043}.hours[hidden]{display:none}",
     ".notices[hidden]{display:none}.notices p{margin:0}.notices p+p{margin-top:6px}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f6f7f9}",
     ".msg{max-width:85%;padding:9px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
@@ -225,7 +227,11 @@
   form.append(label, input, send);
   var human = el("button", "human", t.human);
   human.type = "button";
-  panel.append(header, notices, log, form, human);
+  // Business hours (GET /v1/availability): whether a person can join now.
+  var hours = el("div", "hours");
+  hours.setAttribute("role", "status");
+  hours.hidden = true;
+  panel.append(header, hours, notices, log, form, human);
   wrap.append(panel, launcher);
 
   // ---- rendering (text only) ----
@@ -513,6 +519,18 @@
     }).catch(function () { /* best effort */ });
   }
 
+  function loadAvailability() {
+    fetch(api + "/v1/availability", { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (j) {
+        hours.textContent = j.open ? t.openNow : t.away;
+        hours.classList.toggle("away", !j.open);
+        hours.hidden = false;
+        human.textContent = j.open ? t.human : t.leave;
+      })
+      .catch(function () { hours.hidden = true; });
+  }
+
   // ---- notices (GET /v1/notices): fetched when the panel opens, text only ----
   function loadNotices() {
     fetch(api + "/v1/notices?locale=" + encodeURIComponent(pageLang), { credentials: "omit" })
@@ -534,6 +552,7 @@
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {
       loadNotices();
+      loadAvailability();
       renderAll();
       if (focus) input.focus();
     } else if (focus) {
