@@ -84,6 +84,8 @@ async function step(name, fn) {
 try {
   const context = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: "en-US" });
   const page = await context.newPage();
+  // Waits poll for their condition for minutes: a loaded machine is slow, never wrong.
+  page.setDefaultTimeout(120_000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
 
@@ -128,7 +130,7 @@ try {
     const posted = Date.now();
     await agent(conversation, { type: "message", agent: "Sam", text: "Sorry about that! I am sending a new one today." });
     const bubble = page.locator(".msg.agent").last();
-    await bubble.waitFor({ timeout: 30_000 });
+    await bubble.waitFor();
     const took = Date.now() - posted;
     console.log(`# the agent's reply reached the widget ${took} ms after the POST answered`);
     assert.ok((await bubble.textContent()).includes("Sorry about that!"));
@@ -148,7 +150,7 @@ try {
   await step("a reload keeps the agent's reply", async () => {
     await page.reload();
     const bubble = page.locator(".msg.agent").last();
-    await bubble.waitFor({ timeout: 30_000 });
+    await bubble.waitFor();
     assert.ok((await bubble.textContent()).includes("Sorry about that!"));
     // The server's history has it too, for the conversation's own token only.
     const token = await page.evaluate(() =>
@@ -162,7 +164,7 @@ try {
   await step("\"resolved\" hands back to the bot and the CSAT rating records", async () => {
     await agent(conversation, { type: "resolved", agent: "Sam" });
     const csat = page.locator(".csat");
-    await csat.waitFor({ timeout: 30_000 });
+    await csat.waitFor();
     assert.ok((await csat.textContent()).includes("How did Sam help you?"));
     const rated = page.waitForResponse((r) => r.url().endsWith("/rating"));
     await csat.getByRole("button", { name: "4 of 5" }).click();
