@@ -360,3 +360,38 @@ async fn availability_follows_the_business_hours() {
     assert_eq!(v["open"], false, "{v}");
     assert_eq!(v["next_opening"], "2026-12-07T08:00:00Z", "{v}");
 }
+
+#[tokio::test]
+async fn the_long_poll_returns_what_happened_after_its_cursor() {
+    let (app, _) = app();
+    let v = say(&app, json!({"text": "I want to talk to a person"})).await;
+    let c = v["conversation_id"].as_str().unwrap().to_string();
+    let token = v["conversation_token"].as_str().unwrap().to_string();
+    let now = crate::store::now_ms() / 1000;
+    for (i, body) in [
+        r#"{"type": "joined", "agent": "Sam"}"#,
+        r#"{"type": "message", "agent": "Sam", "text": "Hi, Sam here."}"#,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, r) = call(&app, signed(&c, &format!("msg_p{i}"), now, body, body)).await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+    }
+    let poll = |after: usize, token: &str| {
+        Request::get(format!("/v1/conversations/{c}/events/poll?after={after}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, r) = call(&app, poll(1, &token)).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["cursor"], 2, "{r}");
+    let events = r["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{r}");
+    assert_eq!(events[0]["type"], "message");
+    assert_eq!(events[0]["agent"], "Sam");
+    assert_eq!(events[0]["text"], "Hi, Sam here.");
+    let (status, _) = call(&app, poll(0, "ct_someone_else")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
