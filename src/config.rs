@@ -89,6 +89,8 @@ pub struct Settings {
     pub escalation: EscalationSettings,
     /// Who may use the `/admin/*` endpoints.
     pub admin: AdminSettings,
+    /// The live hand-over: verified customers, the helpdesk's inbound API.
+    pub handover: crate::handover::HandoverSettings,
 }
 
 /// `admin:` in the configuration.
@@ -319,6 +321,7 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             escalation: EscalationSettings::default(),
             admin: AdminSettings::default(),
+            handover: crate::handover::HandoverSettings::default(),
         }
     }
 }
@@ -542,6 +545,7 @@ impl Settings {
         if let Some(url) = &self.storage.url {
             url.validate()?;
         }
+        self.handover.validate()?;
         if let Some(t) = &self.admin.token {
             if t.expose().chars().count() < AdminToken::MIN_CHARS {
                 return Err(format!(

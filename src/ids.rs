@@ -92,6 +92,13 @@ id_type!(
     "esc_"
 );
 
+id_type!(
+    /// One event of a handed-over conversation for the helpdesk (`conversation.message`,
+    /// `conversation.closed`): the `webhook-id` of every delivery attempt.
+    EventId,
+    "evt_"
+);
+
 /// The ticket of an escalation is named by the escalation's id.
 pub type TicketId = EscalationId;
 

@@ -24,6 +24,7 @@ pub mod escalation;
 pub mod eval;
 pub mod flows;
 pub mod gaps;
+pub mod handover;
 pub mod http;
 pub mod ids;
 pub mod intents;

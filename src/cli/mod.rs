@@ -307,6 +307,17 @@ fn settings(s: &Sources) -> Result<Settings> {
     if let Ok(token) = std::env::var("CONCIERGE_ADMIN_TOKEN") {
         settings.admin.token = concierge::config::AdminToken::new(&token);
     }
+    if let Ok(secret) = std::env::var("CONCIERGE_IDENTITY_SECRET") {
+        settings.handover.identity_secret = concierge::handover::IdentitySecret::new(&secret);
+    }
+    if let Ok(token) = std::env::var("CONCIERGE_HANDOVER_TOKEN") {
+        settings.handover.inbound_token = concierge::handover::InboundToken::new(&token);
+    }
+    if let Ok(secret) = std::env::var("CONCIERGE_HANDOVER_SECRET") {
+        let parsed = concierge::escalation::sign::WebhookSecret::parse(&secret)
+            .map_err(|e| anyhow::anyhow!("CONCIERGE_HANDOVER_SECRET: {e}"))?;
+        settings.handover.inbound_secret = Some(parsed);
+    }
     if let Ok(url) = std::env::var("CONCIERGE_DATABASE_URL") {
         settings.storage.url = store::DatabaseUrl::new(&url);
     }

@@ -44,7 +44,8 @@ use crate::flows::{ActionCall, ActionResult};
 use crate::locale::{Language, Locale};
 use crate::nlu::words;
 use crate::store::{
-    self, Conversation, ConversationId, ConversationState, Feedback, MessageId, Store, Topic, Turn,
+    self, Conversation, ConversationId, ConversationState, EscalationId, Feedback, MessageId, Store,
+    Topic, Turn,
 };
 
 pub use crate::store::Outcome;
@@ -172,6 +173,9 @@ pub struct Recorded {
     pub conversation: ConversationId,
     pub message: MessageId,
     pub turned: Turned,
+    /// The conversation's own token, issued with its first turn only (`handover::access`):
+    /// what reads its history later.
+    pub access_token: Option<String>,
 }
 
 /// What [`Core::decide`] works out, before anything is written.
@@ -197,6 +201,8 @@ pub struct PendingTurn {
     conversation: Conversation,
     context: Context,
     is_new: bool,
+    /// The ticket of a conversation already handed over: this message goes to the helpdesk.
+    handed_over: Option<EscalationId>,
     text: String,
     received: Option<Instant>,
     now: Timestamp,
@@ -279,12 +285,25 @@ impl<'a> Core<'a> {
             }
         };
         let now = Timestamp::now();
-        let decided = self.decide(&context, message, now);
+        // Handed over: people have the conversation (issue 13). The shopper's message goes to
+        // the helpdesk as an event with the turn, and while an agent is there the bot is silent.
+        let handed_over = crate::handover::handed_over_ticket(&context.handoff);
+        let agent_present = match handed_over {
+            Some(_) => crate::handover::agent_present(&store.activity(&conversation.id)?),
+            None => false,
+        };
+        let mut decided = self.decide(&context, message, now);
+        if agent_present {
+            crate::handover::silence(&mut decided.decision);
+            // No flow action runs while a person has the conversation.
+            decided.pending = None;
+        }
         Ok(PendingTurn {
             _serialized: serialized,
             conversation,
             context,
             is_new,
+            handed_over,
             text: message.text.to_string(),
             received: message.received,
             now,
@@ -308,6 +327,7 @@ impl<'a> Core<'a> {
             conversation,
             context,
             is_new,
+            handed_over,
             text,
             received,
             now,
@@ -329,6 +349,12 @@ impl<'a> Core<'a> {
             ticket_slots,
             ..
         } = decided;
+        // A new conversation gets its own token; only its hash is kept, with the first turn.
+        let access_token = is_new.then(|| {
+            let (token, hash) = crate::handover::access::issue();
+            state.access = Some(hash);
+            token
+        });
         let id = MessageId::generate();
         let turn = Turn {
             id: id.clone(),
@@ -403,6 +429,17 @@ impl<'a> Core<'a> {
                 turned.ticket.as_ref(),
                 &state,
             )?;
+        } else if let Some(ticket) = handed_over {
+            let event =
+                crate::handover::message_event(&conversation_id, &ticket, &text, now);
+            store.record_turn_with_events(
+                &conversation_id,
+                turn,
+                handoff.as_ref(),
+                turned.ticket.as_ref(),
+                &state,
+                &[event],
+            )?;
         } else {
             store.record_turn_with_state(
                 &conversation_id,
@@ -416,6 +453,7 @@ impl<'a> Core<'a> {
             conversation: conversation_id,
             message: id,
             turned,
+            access_token,
         })
     }
 

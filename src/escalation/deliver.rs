@@ -23,7 +23,8 @@ use tracing::{error, info, warn};
 use super::format::render_bytes;
 use super::sign::{sign, WebhookSecret, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use super::webhook::{SettingsError, WebhookSettings};
-use super::{EscalationId, Outbox, OutboxEntry, OutboxError, Ticket};
+use super::{Outbox, OutboxEntry, OutboxError, Ticket};
+use crate::store::outbox::{EventEntry, EventOutbox};
 
 /// How often the worker looks at the outbox when nothing wakes it: tickets put back by
 /// `concierge tickets retry` from another process are picked up within this time.
@@ -64,6 +65,9 @@ pub struct Deliverer {
     url: reqwest::Url,
     client: reqwest::Client,
     outbox: Arc<dyn Outbox>,
+    /// The hand-over's events (`conversation.message`, `conversation.closed`), sent on the
+    /// same webhook after their conversation's ticket; generic format only.
+    events: Option<Arc<dyn EventOutbox>>,
     /// How long the worker sleeps when nothing is due and nothing wakes it.
     idle_poll: Duration,
 }
@@ -89,11 +93,35 @@ impl Deliverer {
         Deliverer::spawn_polling(settings, outbox, notify, shutdown, IDLE_POLL)
     }
 
+    /// `spawn`, delivering the hand-over's events too (`docs/handover.md`): each after its
+    /// conversation's ticket, in order within a conversation, with the tickets' retries.
+    /// Only with the generic format; with another, events stay in their outbox.
+    pub fn spawn_with_events(
+        settings: WebhookSettings,
+        outbox: Arc<dyn Outbox>,
+        events: Arc<dyn EventOutbox>,
+        notify: Arc<Notify>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<JoinHandle<()>, DeliverError> {
+        Deliverer::spawn_inner(settings, outbox, Some(events), notify, shutdown, IDLE_POLL)
+    }
+
     /// `spawn` with the idle poll given instead of 5 s. Tests pass an hour, so that only
     /// `notify` can wake the worker, whatever the speed of the machine.
     pub fn spawn_polling(
         settings: WebhookSettings,
         outbox: Arc<dyn Outbox>,
+        notify: Arc<Notify>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        idle_poll: Duration,
+    ) -> Result<JoinHandle<()>, DeliverError> {
+        Deliverer::spawn_inner(settings, outbox, None, notify, shutdown, idle_poll)
+    }
+
+    fn spawn_inner(
+        settings: WebhookSettings,
+        outbox: Arc<dyn Outbox>,
+        events: Option<Arc<dyn EventOutbox>>,
         notify: Arc<Notify>,
         shutdown: impl Future<Output = ()> + Send + 'static,
         idle_poll: Duration,
@@ -105,6 +133,11 @@ impl Deliverer {
         }
         let mut deliverer = Deliverer::new(settings, outbox)?;
         deliverer.idle_poll = idle_poll;
+        if deliverer.settings.format == super::webhook::Format::Generic {
+            deliverer.events = events;
+        } else if events.is_some() {
+            info!("the hand-over's conversation events are sent with the generic format only; they stay in their outbox");
+        }
         let deliverer = Arc::new(deliverer);
         info!(
             url = %deliverer.url_for_humans(),
@@ -136,6 +169,7 @@ impl Deliverer {
             url,
             client,
             outbox,
+            events: None,
             idle_poll: IDLE_POLL,
         })
     }
@@ -144,7 +178,7 @@ impl Deliverer {
         tokio::pin!(shutdown);
         let limit = self.settings.concurrency;
         let mut in_flight: JoinSet<()> = JoinSet::new();
-        let mut tasks: HashMap<tokio::task::Id, EscalationId> = HashMap::new();
+        let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
         loop {
             let mut wait = self.idle_poll;
             if tasks.len() < limit {
@@ -177,7 +211,7 @@ impl Deliverer {
     async fn start_due(
         self: &Arc<Self>,
         in_flight: &mut JoinSet<()>,
-        tasks: &mut HashMap<tokio::task::Id, EscalationId>,
+        tasks: &mut HashMap<tokio::task::Id, String>,
     ) -> Duration {
         let limit = self.settings.concurrency;
         let now = now_ms();
@@ -190,14 +224,39 @@ impl Deliverer {
                 return ERROR_POLL;
             }
         };
-        let busy: HashSet<EscalationId> = tasks.values().cloned().collect();
-        for entry in due.into_iter().filter(|e| !busy.contains(&e.ticket.id)) {
+        let busy: HashSet<String> = tasks.values().cloned().collect();
+        for entry in due
+            .into_iter()
+            .filter(|e| !busy.contains(e.ticket.id.as_str()))
+        {
             if tasks.len() >= limit {
                 break;
             }
-            let id = entry.ticket.id.clone();
+            let id = entry.ticket.id.to_string();
             let handle = in_flight.spawn(Arc::clone(self).deliver(entry));
             tasks.insert(handle.id(), id);
+        }
+        if let Some(events) = &self.events {
+            // An event in flight is still its conversation's first pending one: skipping it
+            // keeps the next one of that conversation waiting, so they arrive in order.
+            let due = match blocking_events(events, move |o| o.due_events(now, limit)).await {
+                Ok(due) => due,
+                Err(e) => {
+                    error!(error = %e, "reading the events' outbox failed");
+                    return ERROR_POLL;
+                }
+            };
+            for entry in due
+                .into_iter()
+                .filter(|e| !busy.contains(e.event.id.as_str()))
+            {
+                if tasks.len() >= limit {
+                    break;
+                }
+                let id = entry.event.id.to_string();
+                let handle = in_flight.spawn(Arc::clone(self).deliver_event(entry));
+                tasks.insert(handle.id(), id);
+            }
         }
         if tasks.len() >= limit {
             return self.idle_poll; // A finished attempt wakes the loop.
@@ -274,6 +333,41 @@ impl Deliverer {
         }
     }
 
+    /// One attempt of an event and its bookkeeping (as [`Deliverer::deliver`] for tickets).
+    async fn deliver_event(self: Arc<Self>, entry: EventEntry) {
+        let Some(events) = self.events.clone() else {
+            return;
+        };
+        let id = entry.event.id.clone();
+        let attempt = entry.attempts + 1;
+        let body = serde_json::to_vec(&entry.event).unwrap_or_default();
+        let outcome = self.post(id.as_str(), body, false).await;
+        let now = now_ms();
+        let id2 = id.clone();
+        let recorded = match outcome {
+            Attempt::Delivered { status } => {
+                info!(event_id = %id, attempt, status, outcome = "delivered", "conversation event delivered");
+                blocking_events(&events, move |o| o.event_delivered(&id2, now)).await
+            }
+            Attempt::Failed { error, .. } if attempt >= self.settings.max_attempts => {
+                warn!(event_id = %id, attempt, %error, outcome = "dead", "conversation event given up after its last attempt");
+                blocking_events(&events, move |o| o.event_dead(&id2, attempt, &error)).await
+            }
+            Attempt::Failed { error, retry_after } => {
+                let delay = self.next_delay(attempt, retry_after);
+                warn!(event_id = %id, attempt, %error, outcome = "failed", retry_in_ms = delay.as_millis() as u64, "conversation event delivery failed");
+                let next = now + delay.as_millis() as u64;
+                blocking_events(&events, move |o| {
+                    o.event_failed(&id2, attempt, next, &error)
+                })
+                .await
+            }
+        };
+        if let Err(e) = recorded {
+            error!(event_id = %id, error = %e, "recording a delivery attempt failed");
+        }
+    }
+
     /// POSTs the ticket once, signed; never logs the body.
     async fn attempt(&self, ticket: &Ticket) -> Attempt {
         let body = render_bytes(
@@ -281,17 +375,23 @@ impl Deliverer {
             self.settings.chatwoot.as_ref(),
             ticket,
         );
+        // Zendesk drops a repeated ticket creation with the same key.
+        let zendesk = self.settings.format == super::webhook::Format::Zendesk;
+        self.post(ticket.id.as_str(), body, zendesk).await
+    }
+
+    /// POSTs a body once, signed with `id` as its `webhook-id`; never logs the body.
+    async fn post(&self, id: &str, body: Vec<u8>, idempotency_key: bool) -> Attempt {
         let timestamp = now_ms() / 1000;
-        let signature = sign(&self.secret, ticket.id.as_str(), timestamp, &body);
+        let signature = sign(&self.secret, id, timestamp, &body);
         let mut headers = HeaderMap::new();
         self.settings.headers.apply(&mut headers);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(HEADER_ID, header_value(ticket.id.as_str()));
+        headers.insert(HEADER_ID, header_value(id));
         headers.insert(HEADER_TIMESTAMP, header_value(&timestamp.to_string()));
         headers.insert(HEADER_SIGNATURE, header_value(&signature));
-        if self.settings.format == super::webhook::Format::Zendesk {
-            // Zendesk drops a repeated ticket creation with the same key.
-            headers.insert("idempotency-key", header_value(ticket.id.as_str()));
+        if idempotency_key {
+            headers.insert("idempotency-key", header_value(id));
         }
         let sent = self
             .client
@@ -343,7 +443,7 @@ impl Deliverer {
 }
 
 fn finished(
-    tasks: &mut HashMap<tokio::task::Id, EscalationId>,
+    tasks: &mut HashMap<tokio::task::Id, String>,
     done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
 ) {
     let task = match &done {
@@ -441,6 +541,17 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, OutboxError> {
     let outbox = Arc::clone(outbox);
     tokio::task::spawn_blocking(move || call(&*outbox))
+        .await
+        .map_err(|e| OutboxError::Backend(format!("outbox call did not finish: {e}")))?
+}
+
+/// Runs an events' outbox call on the blocking pool.
+async fn blocking_events<T: Send + 'static>(
+    events: &Arc<dyn EventOutbox>,
+    call: impl FnOnce(&dyn EventOutbox) -> Result<T, OutboxError> + Send + 'static,
+) -> Result<T, OutboxError> {
+    let events = Arc::clone(events);
+    tokio::task::spawn_blocking(move || call(&*events))
         .await
         .map_err(|e| OutboxError::Backend(format!("outbox call did not finish: {e}")))?
 }

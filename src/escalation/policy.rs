@@ -21,7 +21,8 @@
 //! - In both, "cancel" / "never mind" (en, es, pt, nl) goes back to the bot, no ticket.
 //! - HandedOver: never a second ticket. A message the engine answers confidently is answered;
 //!   anything else gets "a colleague already has this conversation". Follow-up messages are
-//!   recorded in the conversation by the caller; forwarding them to the helpdesk is future work.
+//!   recorded by the caller and sent to the helpdesk as `conversation.message` events; while
+//!   an agent is in the conversation the caller silences the bot (`crate::handover`).
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

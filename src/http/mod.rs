@@ -7,6 +7,7 @@
 
 mod admin;
 mod error;
+mod handover;
 mod limit;
 mod live;
 mod metrics;
@@ -67,6 +68,12 @@ struct Shared {
     openapi: String,
     /// What time it is, for the notices (a fixed clock in tests).
     clock: Clock,
+    /// The key customer ids are verified with (`handover.identity_secret`).
+    identity_secret: Option<crate::handover::IdentitySecret>,
+    /// The helpdesk's inbound API: its secret, token and tolerance.
+    handover: crate::handover::HandoverSettings,
+    /// Tells the open widgets what the helpdesk did (`handover.rs`).
+    hub: handover::Hub,
 }
 
 /// The time now: `jiff::Timestamp::now` when serving, a fixed instant in tests.
@@ -112,6 +119,9 @@ impl AppState {
                 actions: crate::flows::Executor::new()
                     .inspect_err(|e| tracing::error!(error = %e, "flow actions will fail"))
                     .ok(),
+                identity_secret: settings.handover.identity_secret.clone(),
+                handover: settings.handover.clone(),
+                hub: handover::hub(),
             }),
         })
     }
@@ -275,6 +285,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/articles/{*id}", get(routes::article))
         .route("/v1/feedback", post(routes::post_feedback))
         .route("/v1/notices", get(notices::get_notices))
+        .merge(handover::routes())
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
@@ -311,7 +322,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
             .max_age(Duration::from_secs(3600)),
     )
 }
@@ -387,10 +398,12 @@ pub async fn serve(
     let outbox_ready = Arc::new(Notify::new());
     let state = AppState::new(&settings, live.clone(), store.clone(), outbox_ready.clone())?;
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let outbox: Arc<dyn Outbox> = store;
-    let worker = Deliverer::spawn(
+    let outbox: Arc<dyn Outbox> = store.clone();
+    let events: Arc<dyn crate::store::EventOutbox> = store;
+    let worker = Deliverer::spawn_with_events(
         settings.escalation.webhook.clone(),
         outbox,
+        events,
         outbox_ready,
         async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;

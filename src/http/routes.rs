@@ -12,7 +12,7 @@ use super::wire::*;
 use super::AppState;
 use crate::conversation::{Core, Message, Recorded, Start};
 use crate::engine::Question;
-use crate::escalation::{DeliveryState, EscalationId, OutboxError};
+use crate::escalation::{DeliveryState, EscalationId, Handoff, OutboxError};
 use crate::kb::ArticleId;
 use crate::locale::Locale;
 use crate::pii;
@@ -71,8 +71,9 @@ struct ApiDoc;
 
 /// The OpenAPI document as JSON.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi()
-        .to_json()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(<super::handover::HandoverDoc as OpenApi>::openapi());
+    doc.to_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
@@ -178,10 +179,17 @@ pub async fn post_message(
         Some(id) => Some(ConversationId::parse(id).ok_or_else(|| unknown_conversation(id))?),
         None => None,
     };
-    let customer = req.customer.map_or_else(Customer::default, |c| Customer {
-        id: c.id,
-        name: c.name,
-        email: c.email,
+    // A claimed id counts only when verified: otherwise an anonymous visitor.
+    let customer = req.customer.map_or_else(Customer::default, |c| {
+        crate::handover::identity::customer(
+            state.inner.identity_secret.as_ref(),
+            crate::handover::Claim {
+                id: c.id,
+                identifier_hash: c.identifier_hash,
+                name: c.name,
+                email: c.email,
+            },
+        )
     });
     // Until this message is recorded, the conversation's next one waits.
     let _turn = match &existing {
@@ -262,7 +270,12 @@ pub async fn post_message(
         conversation,
         message,
         turned,
+        access_token,
     } = recorded;
+    if turned.ticket.is_none() && matches!(turned.handoff, Handoff::HandedOver { .. }) {
+        // A message after the hand-over: its `conversation.message` event is committed.
+        state.inner.outbox_ready.notify_one();
+    }
     if let Some(t) = &turned.ticket {
         // Committed: the worker may send it now.
         state.inner.outbox_ready.notify_one();
@@ -274,8 +287,9 @@ pub async fn post_message(
             "escalation committed to the outbox"
         );
     }
-    let response =
+    let mut response =
         MessageResponse::from_turned(conversation.to_string(), message.to_string(), turned);
+    response.conversation_token = access_token;
     state.inner.metrics.message(
         &response.outcome,
         &response.language,

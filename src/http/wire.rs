@@ -30,7 +30,11 @@ pub struct MessageRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerIn {
+    /// Counts only with `identifier_hash`; without it the shopper is an anonymous visitor.
     pub id: Option<String>,
+    /// Lowercase hex HMAC-SHA256 of `id` keyed with `handover.identity_secret`, computed by
+    /// the shop's server (`docs/handover.md`).
+    pub identifier_hash: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
 }
@@ -70,6 +74,10 @@ pub struct MessageResponse {
     /// when there is nothing to pick.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quick_replies: Vec<QuickReplyOut>,
+    /// The conversation's own token, in the reply to its first message only: keep it to
+    /// read the conversation's history and live events (`Authorization: Bearer …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_token: Option<String>,
 }
 
 /// One quick reply of a flow's choice slot.
@@ -172,6 +180,7 @@ impl MessageResponse {
             }),
             handoff: None,
             quick_replies: Vec::new(),
+            conversation_token: None,
         }
     }
 }

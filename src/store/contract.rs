@@ -22,6 +22,9 @@ pub fn check_all(make: Factory<'_>) {
     retention_never_purges_a_pending_ticket(&*make());
     feedback_needs_a_known_conversation_and_message(&*make());
     the_state_commits_with_its_turn_and_is_masked(&*make());
+    events_commit_with_their_turn_and_go_in_order_after_the_ticket(&*make());
+    activity_commits_with_the_handoff_and_is_masked(&*make());
+    an_inbound_request_id_is_accepted_once(&*make());
 }
 
 pub fn customer(id: &str, name: Option<&str>, email: Option<&str>) -> Customer {
@@ -494,6 +497,7 @@ pub fn the_state_commits_with_its_turn_and_is_masked(store: &dyn Store) {
         }),
         flow: Some(serde_json::json!({"flow": "order_status", "slots": {"order": "10423"}})),
         handover_slots: Default::default(),
+        access: None,
     };
     store
         .record_turn_with_state(&id, turn("where is it", 1_100), None, None, &state)
@@ -544,4 +548,186 @@ pub fn the_state_commits_with_its_turn_and_is_masked(store: &dyn Store) {
         .unwrap();
     assert_eq!(store.state(&fid).unwrap().unwrap().flow, state.flow);
     assert_eq!(store.turns(&fid).unwrap().len(), 1);
+}
+
+fn event(c: &ConversationId, t: &Ticket, text: Option<&str>) -> ConversationEvent {
+    ConversationEvent {
+        kind: if text.is_some() {
+            outbox::MESSAGE_EVENT
+        } else {
+            outbox::CLOSED_EVENT
+        }
+        .into(),
+        id: outbox::EventId::generate(),
+        ticket_id: t.id.clone(),
+        conversation_id: c.to_string(),
+        created_at: "2026-12-07T12:00:00Z".into(),
+        text: text.map(Into::into),
+    }
+}
+
+pub fn events_commit_with_their_turn_and_go_in_order_after_the_ticket(store: &dyn Store) {
+    let c = start(store, "web", Customer::default(), 1_000);
+    let t = ticket(&c, "a person please");
+    store
+        .record_turn(
+            &c,
+            turn("a person please", 1_001),
+            Some(&handed_over(&t)),
+            Some(&t),
+        )
+        .unwrap();
+    let state = ConversationState::default();
+    let first = event(&c, &t, Some("my card is 4111 1111 1111 1111"));
+    let second = event(&c, &t, Some("hello?"));
+    store
+        .record_turn_with_events(
+            &c,
+            turn("x", 1_002),
+            None,
+            None,
+            &state,
+            std::slice::from_ref(&first),
+        )
+        .unwrap();
+    store
+        .record_turn_with_events(
+            &c,
+            turn("y", 1_003),
+            None,
+            None,
+            &state,
+            std::slice::from_ref(&second),
+        )
+        .unwrap();
+    // Nothing of a failed turn is written: no event either.
+    let unknown = ConversationId::generate();
+    let lost = event(&unknown, &t, Some("lost"));
+    assert!(store
+        .record_turn_with_events(&unknown, turn("z", 1), None, None, &state, &[lost])
+        .is_err());
+    assert!(store.events_of(unknown.as_str()).unwrap().is_empty());
+
+    let all = store.events_of(c.as_str()).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[0].event.text.as_deref(),
+        Some("my card is [card •••• 1111]")
+    );
+    assert_eq!(
+        store.turns(&c).unwrap().len(),
+        3,
+        "the turns are kept with them"
+    );
+
+    let far = now_ms() + 60_000;
+    // The ticket is still pending: its events wait.
+    assert!(store.due_events(far, 10).unwrap().is_empty());
+    store.mark_delivered(&t.id, now_ms()).unwrap();
+    // Only the first of the conversation may go.
+    let due = store.due_events(far, 10).unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].event.id, first.id);
+    store
+        .event_failed(&first.id, 1, far + 1_000, "HTTP 500")
+        .unwrap();
+    assert!(
+        store.due_events(far, 10).unwrap().is_empty(),
+        "a retry of the first holds the second back"
+    );
+    store.event_delivered(&first.id, far).unwrap();
+    let due = store.due_events(far, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].event.id, second.id);
+    // Delivered stays delivered.
+    store.event_dead(&first.id, 9, "late").unwrap();
+    assert_eq!(
+        store.events_of(c.as_str()).unwrap()[0].state,
+        DeliveryState::Delivered
+    );
+    store.event_dead(&second.id, 12, "gone").unwrap();
+    assert!(store.due_events(far, 10).unwrap().is_empty());
+    // Retention keeps pending events only.
+    store.purge_before(far + 10_000).unwrap();
+    assert!(store.events_of(c.as_str()).unwrap().is_empty());
+}
+
+pub fn activity_commits_with_the_handoff_and_is_masked(store: &dyn Store) {
+    let c = start(store, "web", Customer::default(), 1_000);
+    let t = ticket(&c, "a person please");
+    store
+        .record_turn(
+            &c,
+            turn("a person please", 1_001),
+            Some(&handed_over(&t)),
+            Some(&t),
+        )
+        .unwrap();
+    let said = Activity {
+        agent: Some("Sam".into()),
+        text: Some("Your IBAN NL91 ABNA 0417 1643 00 is noted".into()),
+        ..Activity::new(ActivityKind::Message, 2_000)
+    };
+    store.record_activity(&c, &said, None, None, &[]).unwrap();
+    let closed = event(&c, &t, None);
+    store
+        .record_activity(
+            &c,
+            &Activity::new(ActivityKind::Resolved, 3_000),
+            Some(&Handoff::Bot),
+            None,
+            &[closed],
+        )
+        .unwrap();
+    let rated = Activity {
+        rating: Some(4),
+        agent: Some("Sam".into()),
+        ..Activity::new(ActivityKind::Rating, 4_000)
+    };
+    store.record_activity(&c, &rated, None, None, &[]).unwrap();
+    let all = store.activity(&c).unwrap();
+    let kinds: Vec<ActivityKind> = all.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ActivityKind::Message,
+            ActivityKind::Resolved,
+            ActivityKind::Rating
+        ]
+    );
+    assert_eq!(all[0].agent.as_deref(), Some("Sam"));
+    assert!(
+        !all[0].text.as_deref().unwrap().contains("0417"),
+        "{:?}",
+        all[0]
+    );
+    assert_eq!(all[2].rating, Some(4));
+    let header = store.conversation(&c).unwrap().unwrap();
+    assert_eq!(header.handoff, Handoff::Bot);
+    assert_eq!(header.last_ms, 4_000);
+    assert_eq!(store.events_of(c.as_str()).unwrap().len(), 1);
+    let unknown = ConversationId::generate();
+    assert!(matches!(
+        store.record_activity(&unknown, &said, None, None, &[]),
+        Err(Error::UnknownConversation(_))
+    ));
+    assert!(matches!(
+        store.activity(&unknown),
+        Err(Error::UnknownConversation(_))
+    ));
+    // Forgetting the customer takes the activity and the events with the conversation.
+    let known = start(store, "web", customer("cu-h", None, None), 1_000);
+    store
+        .record_activity(&known, &said, None, None, &[event(&known, &t, None)])
+        .unwrap();
+    store.forget_customer("cu-h").unwrap();
+    assert!(store.events_of(known.as_str()).unwrap().is_empty());
+}
+
+pub fn an_inbound_request_id_is_accepted_once(store: &dyn Store) {
+    assert!(store.first_seen("msg_1", 10_000, 0).unwrap());
+    assert!(!store.first_seen("msg_1", 10_001, 0).unwrap(), "a replay");
+    assert!(store.first_seen("msg_2", 10_002, 0).unwrap());
+    // Forgotten once older than the window (its timestamp refuses it by then).
+    assert!(store.first_seen("msg_1", 20_000, 15_000).unwrap());
 }

@@ -10,8 +10,10 @@ use super::{
     masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
     ConversationState, Customer, Error, Feedback, ForgetReport, PurgeReport, Result, Store, Turn,
 };
+use crate::store::handover::{masked_activity, masked_event, Activity, Handovers};
 use crate::store::outbox::{
-    DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
+    ConversationEvent, DeliveryState, EscalationId, EventEntry, EventId, EventOutbox, Handoff,
+    Outbox, OutboxEntry, OutboxError, Ticket,
 };
 
 /// Turns kept per conversation; older ones are dropped.
@@ -23,6 +25,14 @@ struct Entry {
     turns: VecDeque<Turn>,
     feedback: Vec<Feedback>,
     state: ConversationState,
+    activity: Vec<Activity>,
+}
+
+#[derive(Debug)]
+struct Evented {
+    entry: EventEntry,
+    /// Unix milliseconds of the last change of state, for retention.
+    updated_ms: u64,
 }
 
 #[derive(Debug)]
@@ -47,6 +57,10 @@ struct Inner {
     order: VecDeque<ConversationId>,
     customers: HashMap<String, KnownCustomer>,
     outbox: HashMap<EscalationId, Ticketed>,
+    /// The helpdesk's events, in the order they were written.
+    events: Vec<Evented>,
+    /// Inbound request ids already accepted, with when.
+    seen: HashMap<String, u64>,
 }
 
 impl Inner {
@@ -99,6 +113,7 @@ impl MemoryStore {
         handoff: Option<&Handoff>,
         ticket: Option<&Ticket>,
         state: Option<&ConversationState>,
+        events: &[ConversationEvent],
     ) -> Result<()> {
         let mut inner = self.lock();
         // Check everything before changing anything: the turn and the ticket go in together.
@@ -151,7 +166,36 @@ impl MemoryStore {
                 },
             );
         }
+        inner.push_events(events);
         Ok(())
+    }
+}
+
+impl Inner {
+    /// Queues events, pending and due now.
+    fn push_events(&mut self, events: &[ConversationEvent]) {
+        let now = now_ms();
+        for e in events {
+            self.events.push(Evented {
+                entry: EventEntry {
+                    event: masked_event(e),
+                    state: DeliveryState::Pending,
+                    attempts: 0,
+                    next_attempt_ms: now,
+                    last_error: None,
+                    created_ms: now,
+                    delivered_ms: None,
+                },
+                updated_ms: now,
+            });
+        }
+    }
+
+    fn event_mut(&mut self, id: &EventId) -> Result<&mut Evented, OutboxError> {
+        self.events
+            .iter_mut()
+            .find(|e| &e.entry.event.id == id)
+            .ok_or_else(|| OutboxError::Backend(format!("no event `{id}`")))
     }
 }
 
@@ -189,6 +233,7 @@ impl Store for MemoryStore {
                 turns: VecDeque::new(),
                 feedback: Vec::new(),
                 state: ConversationState::default(),
+                activity: Vec::new(),
             },
         );
         Ok(())
@@ -225,7 +270,7 @@ impl Store for MemoryStore {
         handoff: Option<&Handoff>,
         ticket: Option<&Ticket>,
     ) -> Result<()> {
-        self.record(conversation, turn, handoff, ticket, None)
+        self.record(conversation, turn, handoff, ticket, None, &[])
     }
 
     fn state(&self, conversation: &ConversationId) -> Result<Option<ConversationState>> {
@@ -240,7 +285,7 @@ impl Store for MemoryStore {
         ticket: Option<&Ticket>,
         state: &ConversationState,
     ) -> Result<()> {
-        self.record(conversation, turn, handoff, ticket, Some(state))
+        self.record(conversation, turn, handoff, ticket, Some(state), &[])
     }
 
     fn record_first_turn_with_state(
@@ -258,7 +303,7 @@ impl Store for MemoryStore {
         }
         let id = conversation.id.clone();
         self.create_conversation(conversation)?;
-        self.record(&id, turn, handoff, ticket, Some(state))
+        self.record(&id, turn, handoff, ticket, Some(state), &[])
     }
 
     fn turns(&self, conversation: &ConversationId) -> Result<Vec<Turn>> {
@@ -344,6 +389,10 @@ impl Store for MemoryStore {
                     .any(|c| c.as_str() == t.entry.ticket.conversation_id)
         });
         report.tickets = before - inner.outbox.len();
+        inner.events.retain(|e| {
+            !ids.iter()
+                .any(|c| c.as_str() == e.entry.event.conversation_id)
+        });
         report.customers = usize::from(inner.customers.remove(customer_id).is_some());
         Ok(report)
     }
@@ -369,6 +418,9 @@ impl Store for MemoryStore {
             .outbox
             .retain(|_, t| t.entry.state == DeliveryState::Pending || t.updated_ms >= cutoff_ms);
         report.tickets = before - inner.outbox.len();
+        inner
+            .events
+            .retain(|e| e.entry.state == DeliveryState::Pending || e.updated_ms >= cutoff_ms);
         let Inner {
             by_id,
             customers,
@@ -488,6 +540,145 @@ impl Outbox for MemoryStore {
         t.entry.next_attempt_ms = now_ms;
         t.updated_ms = now_ms;
         Ok(true)
+    }
+}
+
+impl Handovers for MemoryStore {
+    fn record_turn_with_events(
+        &self,
+        conversation: &ConversationId,
+        turn: Turn,
+        handoff: Option<&Handoff>,
+        ticket: Option<&Ticket>,
+        state: &ConversationState,
+        events: &[ConversationEvent],
+    ) -> Result<()> {
+        self.record(conversation, turn, handoff, ticket, Some(state), events)
+    }
+
+    fn record_activity(
+        &self,
+        conversation: &ConversationId,
+        activity: &Activity,
+        handoff: Option<&Handoff>,
+        state: Option<&ConversationState>,
+        events: &[ConversationEvent],
+    ) -> Result<()> {
+        let mut inner = self.lock();
+        let entry = inner
+            .by_id
+            .get_mut(conversation)
+            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
+        entry.activity.push(masked_activity(activity));
+        entry.conversation.last_ms = entry.conversation.last_ms.max(activity.at_ms);
+        if let Some(h) = handoff {
+            entry.conversation.handoff = h.clone();
+        }
+        if let Some(s) = state {
+            entry.state = masked_state(s);
+        }
+        inner.push_events(events);
+        Ok(())
+    }
+
+    fn activity(&self, conversation: &ConversationId) -> Result<Vec<Activity>> {
+        let inner = self.lock();
+        let entry = inner
+            .by_id
+            .get(conversation)
+            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
+        Ok(entry.activity.clone())
+    }
+
+    fn first_seen(&self, id: &str, now_ms: u64, forget_before_ms: u64) -> Result<bool> {
+        let mut inner = self.lock();
+        inner.seen.retain(|_, at| *at >= forget_before_ms);
+        if inner.seen.contains_key(id) {
+            return Ok(false);
+        }
+        inner.seen.insert(id.to_string(), now_ms);
+        Ok(true)
+    }
+}
+
+impl EventOutbox for MemoryStore {
+    fn due_events(&self, now_ms: u64, limit: usize) -> Result<Vec<EventEntry>, OutboxError> {
+        let inner = self.lock();
+        let mut heads: Vec<&EventEntry> = Vec::new();
+        let mut seen_conversations = std::collections::HashSet::new();
+        for e in inner
+            .events
+            .iter()
+            .map(|e| &e.entry)
+            .filter(|e| e.state == DeliveryState::Pending)
+        {
+            // Only the first pending event of a conversation may go.
+            if !seen_conversations.insert(e.event.conversation_id.clone()) {
+                continue;
+            }
+            let ticket_pending = inner
+                .outbox
+                .get(&e.event.ticket_id)
+                .is_some_and(|t| t.entry.state == DeliveryState::Pending);
+            if e.next_attempt_ms <= now_ms && !ticket_pending {
+                heads.push(e);
+            }
+        }
+        heads.sort_by_key(|e| e.created_ms);
+        Ok(heads.into_iter().take(limit).cloned().collect())
+    }
+
+    fn event_delivered(&self, id: &EventId, now_ms: u64) -> Result<(), OutboxError> {
+        let mut inner = self.lock();
+        let e = inner.event_mut(id)?;
+        if e.entry.state != DeliveryState::Delivered {
+            e.entry.state = DeliveryState::Delivered;
+            e.entry.attempts += 1;
+            e.entry.delivered_ms = Some(now_ms);
+            e.updated_ms = now_ms;
+        }
+        Ok(())
+    }
+
+    fn event_failed(
+        &self,
+        id: &EventId,
+        attempts: u32,
+        next_attempt_ms: u64,
+        error: &str,
+    ) -> Result<(), OutboxError> {
+        let mut inner = self.lock();
+        let e = inner.event_mut(id)?;
+        if e.entry.state != DeliveryState::Delivered {
+            e.entry.state = DeliveryState::Pending;
+            e.entry.attempts = attempts;
+            e.entry.next_attempt_ms = next_attempt_ms;
+            e.entry.last_error = Some(error.to_string());
+            e.updated_ms = now_ms();
+        }
+        Ok(())
+    }
+
+    fn event_dead(&self, id: &EventId, attempts: u32, error: &str) -> Result<(), OutboxError> {
+        let mut inner = self.lock();
+        let e = inner.event_mut(id)?;
+        if e.entry.state != DeliveryState::Delivered {
+            e.entry.state = DeliveryState::Dead;
+            e.entry.attempts = attempts;
+            e.entry.last_error = Some(error.to_string());
+            e.updated_ms = now_ms();
+        }
+        Ok(())
+    }
+
+    fn events_of(&self, conversation: &str) -> Result<Vec<EventEntry>, OutboxError> {
+        let inner = self.lock();
+        Ok(inner
+            .events
+            .iter()
+            .filter(|e| e.entry.event.conversation_id == conversation)
+            .map(|e| e.entry.clone())
+            .collect())
     }
 }
 

@@ -14,6 +14,7 @@
 
 #[cfg(test)]
 mod contract;
+pub mod handover;
 mod memory;
 pub mod outbox;
 mod postgres;
@@ -33,7 +34,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::ids::{ConversationId, MessageId};
 use crate::intents::IntentId;
 use crate::kb::ArticleId;
-pub use outbox::{EscalationId, Handoff, Outbox, Ticket};
+pub use handover::{Activity, ActivityKind, Handovers};
+pub use outbox::{ConversationEvent, EscalationId, EventOutbox, Handoff, Outbox, Ticket};
 
 pub use self::postgres::PostgresStore;
 pub use memory::MemoryStore;
@@ -48,6 +50,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_state.sql"),
     include_str!("migrations/0003_outbox_lease.sql"),
     include_str!("migrations/0004_reports.sql"),
+    include_str!("migrations/0005_handover.sql"),
 ];
 
 /// The index in [`MIGRATIONS`] of `0004_reports.sql`: after it, the SQLite store fills the
@@ -214,6 +217,10 @@ pub struct ConversationState {
     /// asks for an address or a message, for the ticket that dialogue creates.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub handover_slots: BTreeMap<String, String>,
+    /// SHA-256 (hex) of the conversation's own access token (`handover::access`), set with
+    /// the first turn; `None` for a conversation started before tokens existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
 }
 
 impl ConversationState {
@@ -433,7 +440,7 @@ pub fn spawn_retention(
 
 /// Where conversations are kept, and the outbox of tickets beside them (an `Arc<dyn Store>`
 /// coerces to the `Arc<dyn Outbox>` the delivery worker wants). Every method may block.
-pub trait Store: Outbox {
+pub trait Store: Outbox + EventOutbox + Handovers {
     /// Serializes the turns of one conversation across every process that shares this store:
     /// taken before a turn reads the conversation, held until its commit, released when the
     /// guard drops (or, should the process die, when its database session ends). A backend

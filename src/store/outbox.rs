@@ -259,3 +259,66 @@ pub enum Handoff {
     /// A ticket was created; people have the conversation.
     HandedOver { ticket: EscalationId, mode: Mode },
 }
+
+pub use crate::ids::EventId;
+
+/// The `type` of a shopper's message after the hand-over.
+pub const MESSAGE_EVENT: &str = "conversation.message";
+/// The `type` of the shopper leaving a handed-over conversation.
+pub const CLOSED_EVENT: &str = "conversation.closed";
+
+/// What a handed-over conversation tells the helpdesk after its ticket (`docs/handover.md`):
+/// sent on the same signed webhook, from an outbox of its own beside the tickets', in order
+/// per conversation and each after the conversation's ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationEvent {
+    /// [`MESSAGE_EVENT`] or [`CLOSED_EVENT`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: EventId,
+    /// The ticket the conversation was handed over with.
+    pub ticket_id: EscalationId,
+    pub conversation_id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// What the shopper wrote, masked (a message only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// An event in its outbox, with its delivery bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventEntry {
+    pub event: ConversationEvent,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// Unix milliseconds.
+    pub next_attempt_ms: u64,
+    pub last_error: Option<String>,
+    /// Unix milliseconds.
+    pub created_ms: u64,
+    pub delivered_ms: Option<u64>,
+}
+
+/// The events' outbox as the delivery worker sees it. Every method may block.
+pub trait EventOutbox: Send + Sync + 'static {
+    /// Events to attempt at `now_ms`, oldest first, at most `limit`: pending and due, the
+    /// first pending one of their conversation (so they go in order), and whose ticket is
+    /// not pending any more (the helpdesk has it, or it is dead).
+    fn due_events(&self, now_ms: u64, limit: usize) -> Result<Vec<EventEntry>, OutboxError>;
+    /// The receiver answered 2xx.
+    fn event_delivered(&self, id: &EventId, now_ms: u64) -> Result<(), OutboxError>;
+    /// An attempt failed; try again at `next_attempt_ms`.
+    fn event_failed(
+        &self,
+        id: &EventId,
+        attempts: u32,
+        next_attempt_ms: u64,
+        error: &str,
+    ) -> Result<(), OutboxError>;
+    /// The last attempt failed: the event is given up, and the next one of its conversation
+    /// may go.
+    fn event_dead(&self, id: &EventId, attempts: u32, error: &str) -> Result<(), OutboxError>;
+    /// A conversation's events, in order.
+    fn events_of(&self, conversation: &str) -> Result<Vec<EventEntry>, OutboxError>;
+}

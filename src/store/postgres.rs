@@ -25,6 +25,8 @@
 //!   it once.
 //! - Retention runs on one replica at a time (a transaction advisory lock; the others skip).
 
+mod handover;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -824,6 +826,7 @@ impl Store for PostgresStore {
                  (SELECT id FROM conversations WHERE customer_id = $1)",
                 &[&customer_id],
             )?);
+            handover::forget_events(tx, customer_id)?;
             // Messages and feedback go with their conversations (ON DELETE CASCADE).
             report.conversations = count(tx.execute(
                 "DELETE FROM conversations WHERE customer_id = $1",
@@ -862,6 +865,7 @@ impl Store for PostgresStore {
             };
             report.conversations =
                 count(tx.execute("DELETE FROM conversations WHERE last_ms < $1", &[&cutoff])?);
+            handover::purge_events(tx, cutoff)?;
             // Never a pending ticket, whatever its age: it has not reached a person yet.
             report.tickets = count(tx.execute(
                 "DELETE FROM outbox WHERE state IN ('delivered', 'dead') AND updated_ms < $1",

@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex, MutexGuard};
 use std::time::Duration;
 
+mod handover;
+
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
@@ -956,6 +958,7 @@ impl Store for SqliteStore {
                 ),
                 [customer_id],
             )?;
+            handover::forget_handover(tx, THEIRS, [customer_id], true)?;
             tx.execute(
                 &format!("DELETE FROM feedback WHERE conversation_id IN ({THEIRS})"),
                 [customer_id],
@@ -999,6 +1002,8 @@ impl Store for SqliteStore {
                 ))?,
                 ..PurgeReport::default()
             };
+            handover::forget_handover(tx, OLD, [cutoff], false)?;
+            handover::purge_events(tx, cutoff)?;
             tx.execute(
                 &format!("DELETE FROM feedback WHERE conversation_id IN ({OLD})"),
                 [cutoff],
@@ -1181,9 +1186,12 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "activity",
                 "conversations",
                 "customers",
+                "events",
                 "feedback",
+                "inbound_seen",
                 "messages",
                 "outbox"
             ]
@@ -1237,7 +1245,8 @@ mod tests {
                  ALTER TABLE messages DROP COLUMN response_ms; \
                  ALTER TABLE outbox DROP COLUMN reason; \
                  ALTER TABLE outbox DROP COLUMN category; \
-                 ALTER TABLE outbox DROP COLUMN priority;",
+                 ALTER TABLE outbox DROP COLUMN priority; \
+                 DROP TABLE events; DROP TABLE activity; DROP TABLE inbound_seen;",
             )
             .unwrap();
             conn.pragma_update(None, "user_version", before as u32)

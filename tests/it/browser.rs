@@ -53,3 +53,51 @@ fn widget_works_in_headless_chromium() {
     );
     assert!(shots.join("widget-360.png").is_file());
 }
+
+/// The live hand-over (issue 13) in headless Chromium, with `tests/browser/handover.test.mjs`
+/// as the fake helpdesk: the server's webhook points at a port the script listens on.
+#[test]
+fn the_hand_over_works_both_ways_in_headless_chromium() {
+    if let Some(what) = missing() {
+        let msg = format!("browser test needs {what}: run scripts/setup-browser");
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const TOKEN: &str = "helpdesk-token-of-the-browser-test";
+    // A free port for the script's helpdesk (released here, taken by the script).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let section = format!(
+        "{}escalation:\n  webhook:\n    url: http://127.0.0.1:{port}/hook\n    secret: {SECRET}\n    backoff_base_ms: 50\n    backoff_max_ms: 400\nhandover:\n  inbound_token: {TOKEN}\n",
+        crate::server::TEST_HTTP
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = exe::demo_shop();
+    args.extend(["--config".into(), config(dir.path(), &section).into()]);
+    let server = Server::start(args);
+    server.wait_ready();
+    let shots = exe::path("target/browser");
+    let mut cmd = Command::new("node");
+    cmd.arg(exe::path("tests/browser/handover.test.mjs"))
+        .arg(format!("http://{}/", server.addr))
+        .arg(&shots)
+        .arg(port.to_string())
+        .arg(SECRET)
+        .arg(TOKEN)
+        .current_dir(exe::root());
+    let out = exe::run(&mut cmd, b"");
+    eprintln!("{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "the hand-over browser test failed:\n{}\n{}\n--- server log\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
+    assert!(shots.join("handover-csat.png").is_file());
+}

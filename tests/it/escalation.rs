@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::exe;
 use crate::receiver::{self, Receiver, Step};
-use crate::server::{config, Server, TEST_HTTP};
+use crate::server::{config, identifier_hash, Server, TEST_HTTP};
 
 /// How long a test waits for the helpdesk to have its tickets: a few backoffs on an idle
 /// machine, much more on a loaded one. Not a speed target.
@@ -88,7 +88,7 @@ fn a_request_for_a_person_reaches_the_helpdesk_with_the_whole_conversation() {
         &dir.path().join("data"),
         &escalation_config(&receiver.url, "", &[]),
     );
-    let customer = json!({"id": "cu-77", "name": "Ana Silva", "email": "ana@example.com"});
+    let customer = json!({"id": "cu-77", "identifier_hash": identifier_hash("cu-77"), "name": "Ana Silva", "email": "ana@example.com"});
     let first = say(
         &server,
         None,
@@ -145,8 +145,18 @@ fn a_request_for_a_person_reaches_the_helpdesk_with_the_whole_conversation() {
         json!({"text": "hello? anyone?"}),
     );
     assert_eq!(again["handoff"]["ticket_id"], ticket_id.as_str());
+    // It goes to the helpdesk as a `conversation.message` event (docs/handover.md) instead.
+    let event = exe::eventually(DELIVERY_WITHIN, || {
+        receiver.accepted().keys().any(|id| id.starts_with("evt_"))
+    });
+    assert!(event, "waited {DELIVERY_WITHIN:?} for the follow-up event");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(receiver.accepted().len(), 1);
+    let tickets = receiver
+        .accepted()
+        .keys()
+        .filter(|id| id.starts_with("esc_"))
+        .count();
+    assert_eq!(tickets, 1);
 
     // The operator sees it delivered.
     let list = server.get("/admin/tickets?state=delivered").expect(200);
@@ -163,7 +173,8 @@ fn a_customer_known_from_another_channel_brings_the_earlier_conversation() {
         &dir.path().join("data"),
         &escalation_config(&receiver.url, "", &[]),
     );
-    let customer = json!({"id": "cu-cross", "name": "Joost"});
+    let customer =
+        json!({"id": "cu-cross", "identifier_hash": identifier_hash("cu-cross"), "name": "Joost"});
     say(
         &server,
         None,

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::exe::{self, concierge, run};
-use crate::server::{config, Server};
+use crate::server::{config, identifier_hash, Server};
 
 /// Rows about a customer, counted straight in the database file.
 fn rows_about(db: &Path, customer: &str) -> (i64, i64, i64) {
@@ -37,7 +37,7 @@ fn forget_deletes_what_serve_stored_about_a_customer() {
     let server = Server::start(args);
     server.wait_ready();
     let send = |customer: &str, channel: &str, text: &str| {
-        let body = json!({"text": text, "channel": channel, "customer": {"id": customer}});
+        let body = json!({"text": text, "channel": channel, "customer": {"id": customer, "identifier_hash": identifier_hash(customer)}});
         server
             .post_json("/v1/messages", &body.to_string())
             .expect(200)
@@ -142,7 +142,7 @@ fn turns_survive_serve_being_killed() {
     let server = Server::start(args);
     server.wait_ready();
     for text in ["hello", "where is my parcel?", "can I return boots?"] {
-        let body = json!({"text": text, "customer": {"id": "cu-kill", "name": "Kim"}});
+        let body = json!({"text": text, "customer": {"id": "cu-kill", "identifier_hash": identifier_hash("cu-kill"), "name": "Kim"}});
         server
             .post_json("/v1/messages", &body.to_string())
             .expect(200);

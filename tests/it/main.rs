@@ -13,6 +13,7 @@ mod exe;
 mod flows;
 mod forget;
 mod gaps;
+mod handover;
 mod heldout;
 mod http;
 mod languages;

@@ -220,18 +220,29 @@ fn replicas_on_one_postgres_give_one_ticket_per_conversation_and_lose_no_turn() 
 
     // The helpdesk: every ticket accepted, each once (redeliveries are deduplicated by
     // `webhook-id`), although 30 % of its answers were failures.
+    // The messages after a hand-over follow as `conversation.message` events (`evt_…`).
     let all: Vec<String> = tickets.values().flatten().cloned().collect();
+    let events: Vec<String> = db
+        .query("SELECT id FROM events", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let everything = exe::eventually(Duration::from_secs(240), || {
+        let accepted = helpdesk.accepted();
+        all.iter()
+            .chain(&events)
+            .all(|id| accepted.contains_key(id))
+    });
     assert!(
-        helpdesk.wait_for_accepted(all.len(), Duration::from_secs(240)),
-        "accepted {} of {} tickets",
+        everything,
+        "accepted {} of {} tickets and {} events",
         helpdesk.accepted().len(),
-        all.len()
+        all.len(),
+        events.len()
     );
     let accepted = helpdesk.accepted();
-    assert_eq!(accepted.len(), all.len());
-    for id in &all {
-        assert!(accepted.contains_key(id), "ticket {id} never accepted");
-    }
+    assert_eq!(accepted.len(), all.len() + events.len());
     let duplicates: u32 = accepted.values().map(|a| a.duplicates).sum();
     assert_eq!(helpdesk.bad_signatures(), 0);
     eprintln!(

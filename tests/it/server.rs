@@ -29,6 +29,15 @@ pub struct Server {
 /// never answers 503 `timeout` (the default 10 s did, under load).
 pub const TEST_HTTP: &str = "http:\n  rate_limit: {per_minute: 0}\n  request_timeout_ms: 600000\n";
 
+/// The identity secret every test server is started with (`CONCIERGE_IDENTITY_SECRET`).
+pub const IDENTITY_SECRET: &str = "identity-secret-of-the-test-shop";
+
+/// The `identifier_hash` that makes `id` a verified customer of a test server.
+pub fn identifier_hash(id: &str) -> String {
+    let secret = concierge::handover::IdentitySecret::new(IDENTITY_SECRET).expect("a secret");
+    concierge::handover::identity::identifier_hash(&secret, id)
+}
+
 /// A config for tests: the demo shop's, with [`TEST_HTTP`] unless `http` sets an `http:`
 /// section itself.
 pub fn config(dir: &Path, http: &str) -> OsString {
@@ -73,6 +82,7 @@ impl Server {
         let mut child = exe::concierge(&argv)
             .envs(env.iter().copied())
             .env("CONCIERGE_LOG", "info")
+            .env("CONCIERGE_IDENTITY_SECRET", IDENTITY_SECRET)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

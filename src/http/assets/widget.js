@@ -28,7 +28,10 @@
       readMore: "Read: ", didYouMean: "Did you mean:", typing: "Assistant is typing", you: "You",
       bot: "Assistant", error: "Sorry, something went wrong. Please try again.",
       busy: "Too many messages at once. Please wait a moment.", hello: "Hi! Ask me anything about orders, delivery, returns or our products.",
-      restart: "New conversation"
+      restart: "New conversation",
+      agent: "Agent", agentTyping: "{name} is typing…", joined: "{name} joined the conversation",
+      resolved: "{name} handed you back to the assistant", rate: "How did {name} help you?", rated: "Thanks for your rating!",
+      star: "{n} of 5", openNow: "Chat open now: a person can join", away: "We are away now: leave a message and we will reply by e-mail", leave: "Leave a message"
     },
     es: {
       open: "Chatea con nosotros", close: "Cerrar chat", assistant: "asistente", placeholder: "Escribe tu pregunta…",
@@ -37,7 +40,10 @@
       readMore: "Leer: ", didYouMean: "¿Quisiste decir?", typing: "El asistente está escribiendo", you: "Tú",
       bot: "Asistente", error: "Lo sentimos, algo salió mal. Inténtalo de nuevo.",
       busy: "Demasiados mensajes a la vez. Espera un momento.", hello: "¡Hola! Pregúntame sobre pedidos, envíos, devoluciones o productos.",
-      restart: "Nueva conversación"
+      restart: "Nueva conversación",
+      agent: "Agente", agentTyping: "{name} está escribiendo…", joined: "{name} se unió a la conversación",
+      resolved: "{name} te devolvió al asistente", rate: "¿Cómo te ayudó {name}?", rated: "¡Gracias por tu valoración!",
+      star: "{n} de 5", openNow: "Chat abierto: una persona puede unirse", away: "Ahora no estamos: deja un mensaje y te responderemos por e-mail", leave: "Dejar un mensaje"
     },
     pt: {
       open: "Fale connosco", close: "Fechar chat", assistant: "assistente", placeholder: "Escreva a sua pergunta…",
@@ -46,7 +52,10 @@
       readMore: "Ler: ", didYouMean: "Queria dizer:", typing: "O assistente está a escrever", you: "Você",
       bot: "Assistente", error: "Desculpe, algo correu mal. Tente de novo.",
       busy: "Demasiadas mensagens de uma vez. Aguarde um momento.", hello: "Olá! Pergunte-me sobre encomendas, envios, devoluções ou produtos.",
-      restart: "Nova conversa"
+      restart: "Nova conversa",
+      agent: "Agente", agentTyping: "{name} está a escrever…", joined: "{name} entrou na conversa",
+      resolved: "{name} devolveu-o ao assistente", rate: "Como é que {name} o ajudou?", rated: "Obrigado pela sua avaliação!",
+      star: "{n} de 5", openNow: "Chat aberto: uma pessoa pode juntar-se", away: "Agora não estamos: deixe uma mensagem e respondemos por e-mail", leave: "Deixar uma mensagem"
     },
     nl: {
       open: "Chat met ons", close: "Chat sluiten", assistant: "assistent", placeholder: "Stel je vraag…",
@@ -55,7 +64,10 @@
       readMore: "Lees: ", didYouMean: "Bedoelde je:", typing: "De assistent typt", you: "Jij",
       bot: "Assistent", error: "Sorry, er ging iets mis. Probeer het opnieuw.",
       busy: "Te veel berichten tegelijk. Wacht even.", hello: "Hoi! Vraag me alles over bestellingen, verzending, retouren of producten.",
-      restart: "Nieuw gesprek"
+      restart: "Nieuw gesprek",
+      agent: "Medewerker", agentTyping: "{name} typt…", joined: "{name} neemt deel aan het gesprek",
+      resolved: "{name} heeft je teruggegeven aan de assistent", rate: "Hoe heeft {name} je geholpen?", rated: "Bedankt voor je beoordeling!",
+      star: "{n} van 5", openNow: "Chat is open: een medewerker kan meedoen", away: "We zijn er nu niet: laat een bericht achter, we antwoorden per e-mail", leave: "Laat een bericht achter"
     }
   };
   var t = STRINGS[lang] || STRINGS.en;
@@ -104,6 +116,8 @@
     "header h2{font-size:16px;margin:0;flex:1;font-weight:600}",
     "header button{background:transparent;border:0;color:inherit;font-size:14px;cursor:pointer;padding:6px;border-radius:6px}",
     ".notices{background:#fff4ce;color:#3d2e00;border-bottom:1px solid #e8d48a;padding:8px 12px;font-size:14px;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".hours{padding:6px 12px;font-size:13px;border-bottom:1px solid #e1e4e8;background:#f1f8f4;color:#1e4620}",
+    ".hours.away{background:#f6f7f9;color:#3c4043}.hours[hidden]{display:none}",
     ".notices[hidden]{display:none}.notices p{margin:0}.notices p+p{margin-top:6px}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f6f7f9}",
     ".msg{max-width:85%;padding:9px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
@@ -127,6 +141,12 @@
     ".typing span:nth-child(2){animation-delay:.2s}.typing span:nth-child(3){animation-delay:.4s}",
     "@keyframes b{0%,80%,100%{opacity:.3;transform:translateY(0)}40%{opacity:1;transform:translateY(-3px)}}",
     "@media (prefers-reduced-motion:reduce){.typing span{animation:none}}",
+    ".agent{align-self:flex-start;background:#e8f0fe;border:1px solid #c6dafc;border-bottom-left-radius:4px}",
+    ".who{display:block;font-size:12px;font-weight:600;color:#3c4043;margin-bottom:2px}",
+    ".system{align-self:center;font-size:13px;color:#555;text-align:center;max-width:90%}",
+    ".csat{align-self:stretch;background:#fff;border:1px solid #e1e4e8;border-radius:12px;padding:9px 12px}",
+    ".csat div{display:flex;gap:6px;margin-top:6px}.csat button{flex:1;min-height:34px;border:1px solid #d0d5db;background:#fff;border-radius:6px;cursor:pointer;font-size:15px;color:#1b1b1b}",
+    ".csat button[aria-pressed=true]{background:var(--cc);color:var(--on);border-color:var(--cc)}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e1e4e8;background:#fff}",
     "input{flex:1;min-width:0;border:1px solid #c4c9d0;border-radius:8px;padding:9px 10px;font-size:15px;color:#1b1b1b;background:#fff}",
     ".send{background:var(--cc);color:var(--on);border:0;border-radius:8px;padding:0 14px;font-size:15px;cursor:pointer}",
@@ -207,7 +227,11 @@
   form.append(label, input, send);
   var human = el("button", "human", t.human);
   human.type = "button";
-  panel.append(header, notices, log, form, human);
+  // Business hours (GET /v1/availability): whether a person can join now.
+  var hours = el("div", "hours");
+  hours.setAttribute("role", "status");
+  hours.hidden = true;
+  panel.append(header, hours, notices, log, form, human);
   wrap.append(panel, launcher);
 
   // ---- rendering (text only) ----
@@ -218,7 +242,17 @@
     } catch (e) { return null; }
   }
 
+  function named(text, name) { return text.replace("{name}", name || t.agent); }
+
   function renderMessage(m, index) {
+    if (m.from === "agent") {
+      var g = el("div", "msg agent");
+      g.appendChild(el("span", "who", m.agent || t.agent));
+      g.appendChild(document.createTextNode(m.text));
+      return g;
+    }
+    if (m.from === "system") return el("div", "system", m.text);
+    if (m.from === "csat") return renderCsat(m, index);
     if (m.from === "user") {
       var u = el("div", "msg user");
       u.appendChild(el("span", "sr", t.you + ": "));
@@ -371,6 +405,9 @@
         }
         var j = r.body;
         state.conversation_id = j.conversation_id;
+        if (j.conversation_token) { state.token = j.conversation_token; state.cursor = 0; }
+        if (j.handoff && j.handoff.stage === "handed_over") startLive();
+        if (!j.text) { save(); return; } // an agent has the conversation: the bot is silent
         push({
           from: "bot", text: j.text, outcome: j.outcome, link: j.link,
           suggestions: (j.suggestions || []).map(function (s) { return { title: s.title }; }),
@@ -398,6 +435,116 @@
       .catch(function () { /* feedback is best effort */ });
   }
 
+  // ---- people in the conversation (docs/handover.md): live events, typing, rating ----
+  var source = null, polling = false, agentTyping = null, typingTimer = null;
+  function conversationPath(rest) {
+    return api + "/v1/conversations/" + encodeURIComponent(state.conversation_id) + rest;
+  }
+  function startLive() {
+    if (!state.token || !state.conversation_id) return;
+    if (!state.live) { state.live = true; save(); }
+    if (source || polling) return;
+    var after = state.cursor || 0;
+    if (!window.EventSource) { poll(); return; }
+    var failures = 0;
+    source = new EventSource(conversationPath("/events?after=" + after + "&token=" + encodeURIComponent(state.token)));
+    source.onmessage = function (e) { failures = 0; try { onLive(JSON.parse(e.data)); } catch (x) { /* ignore */ } };
+    source.onerror = function () {
+      // Three failures in a row: the long-poll fallback (a proxy that buffers streams).
+      if (++failures >= 3 && source) { source.close(); source = null; poll(); }
+    };
+  }
+  function stopLive() {
+    if (source) { source.close(); source = null; }
+    polling = false;
+    state.live = false;
+    save();
+  }
+  function poll() {
+    if (polling || !state.live) return;
+    polling = true;
+    (function next() {
+      if (!polling) return;
+      fetch(conversationPath("/events/poll?after=" + (state.cursor || 0)), {
+        headers: { Authorization: "Bearer " + state.token }, credentials: "omit"
+      }).then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (j) { (j.events || []).forEach(onLive); next(); })
+        .catch(function () { setTimeout(next, 3000); });
+    })();
+  }
+  function showAgentTyping(name) {
+    if (!agentTyping) {
+      agentTyping = el("div", "system");
+      agentTyping.setAttribute("role", "status");
+      log.appendChild(agentTyping);
+    }
+    agentTyping.textContent = named(t.agentTyping, name);
+    scrollDown();
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideAgentTyping, 6000);
+  }
+  function hideAgentTyping() {
+    if (agentTyping) { agentTyping.remove(); agentTyping = null; }
+  }
+  function onLive(ev) {
+    if (ev.n) {
+      if (ev.n <= (state.cursor || 0)) return; // seen before this page load
+      state.cursor = ev.n;
+    }
+    if (ev.type === "typing") { showAgentTyping(ev.agent); return; }
+    hideAgentTyping();
+    if (ev.type === "message") push({ from: "agent", agent: ev.agent, text: ev.text || "" });
+    else if (ev.type === "joined") push({ from: "system", text: named(t.joined, ev.agent) });
+    else if (ev.type === "resolved") {
+      push({ from: "system", text: named(t.resolved, ev.agent) });
+      stopLive();
+      push({ from: "csat", agent: ev.agent, rating: null });
+    } else save();
+  }
+  function renderCsat(m, index) {
+    var box = el("div", "csat");
+    box.appendChild(el("span", null, m.rating ? t.rated : named(t.rate, m.agent)));
+    var row = el("div");
+    row.setAttribute("role", "group");
+    for (var n = 1; n <= 5; n++) {
+      (function (n) {
+        var b = el("button", null, String(n));
+        b.type = "button";
+        b.setAttribute("aria-label", t.star.replace("{n}", n));
+        b.setAttribute("aria-pressed", String(m.rating === n));
+        b.disabled = m.rating != null;
+        b.addEventListener("click", function () { rate(index, n, box); });
+        row.appendChild(b);
+      })(n);
+    }
+    box.appendChild(row);
+    return box;
+  }
+  function rate(index, n, box) {
+    var m = state.messages[index];
+    if (!m || m.rating != null || !state.token) return;
+    m.rating = n;
+    save();
+    box.replaceWith(renderCsat(m, index));
+    fetch(conversationPath("/rating"), {
+      method: "POST", credentials: "omit",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
+      body: JSON.stringify({ rating: n })
+    }).catch(function () { /* best effort */ });
+  }
+
+  function loadAvailability() {
+    fetch(api + "/v1/availability", { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (j) {
+        hours.textContent = j.open ? t.openNow : t.away;
+        hours.classList.toggle("away", !j.open);
+        hours.hidden = false;
+        human.textContent = j.open ? t.human : t.leave;
+      })
+      .catch(function () { hours.hidden = true; });
+  }
+
   // ---- notices (GET /v1/notices): fetched when the panel opens, text only ----
   function loadNotices() {
     fetch(api + "/v1/notices?locale=" + encodeURIComponent(pageLang), { credentials: "omit" })
@@ -419,6 +566,7 @@
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {
       loadNotices();
+      loadAvailability();
       renderAll();
       if (focus) input.focus();
     } else if (focus) {
@@ -429,6 +577,7 @@
   launcher.addEventListener("click", function () { setOpen(panel.hidden, true); });
   close.addEventListener("click", function () { setOpen(false, true); });
   restart.addEventListener("click", function () {
+    stopLive();
     state = { conversation_id: null, messages: [], open: true };
     save();
     renderAll();
@@ -446,4 +595,5 @@
   human.addEventListener("click", function () { ask(t.humanText); });
 
   setOpen(!!state.open, false);
+  if (state.live) startLive();
 })();
