@@ -44,8 +44,8 @@ use crate::flows::{ActionCall, ActionResult};
 use crate::locale::{Language, Locale};
 use crate::nlu::words;
 use crate::store::{
-    self, Conversation, ConversationId, ConversationState, EscalationId, Feedback, MessageId, Store,
-    Topic, Turn,
+    self, Conversation, ConversationId, ConversationState, EscalationId, Feedback, MessageId,
+    Store, Topic, Turn,
 };
 
 pub use crate::store::Outcome;
@@ -430,8 +430,7 @@ impl<'a> Core<'a> {
                 &state,
             )?;
         } else if let Some(ticket) = handed_over {
-            let event =
-                crate::handover::message_event(&conversation_id, &ticket, &text, now);
+            let event = crate::handover::message_event(&conversation_id, &ticket, &text, now);
             store.record_turn_with_events(
                 &conversation_id,
                 turn,

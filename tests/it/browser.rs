@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::exe;
 use crate::server::{config, Server};
 
-fn missing() -> Option<String> {
+pub(crate) fn missing() -> Option<String> {
     let node = Command::new("node").arg("--version").output();
     if !node.is_ok_and(|o| o.status.success()) {
         return Some("node".into());

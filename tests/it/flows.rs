@@ -714,14 +714,8 @@ fn order_status_through_chat_in_four_languages() {
     }
 }
 
-/// A choice slot: its choices go out as `quick_replies` (label and value) from the server, and
-/// `chat` prints them numbered, a number picking one.
-#[test]
-fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
-    let (_rt, base, _log) = fake_api_thread();
-    let dir = tempfile::tempdir().unwrap();
-    let intents = intents_with(dir.path(), ACTIONS[0].1);
-    let flow = r#"flows:
+/// An order-status flow whose first slot is a choice (quick replies), against `SHOP_API`.
+const CHOICE_FLOW: &str = r#"flows:
   - id: order_status
     intent: track_order
     slots:
@@ -740,6 +734,15 @@ fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
     action: {url: "{env.SHOP_API}/orders/{order_number}", timeout_ms: 1000, found_if: order, pick: {status: order.status}}
     answer: {en: "Order {order_number} ({channel}): {status}.", es: "Pedido {order_number} ({channel}): {status}.", pt: "Pedido {order_number} ({channel}): {status}.", nl: "Bestelling {order_number} ({channel}): {status}."}
 "#;
+
+/// A choice slot: its choices go out as `quick_replies` (label and value) from the server, and
+/// `chat` prints them numbered, a number picking one.
+#[test]
+fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
+    let (_rt, base, _log) = fake_api_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let intents = intents_with(dir.path(), ACTIONS[0].1);
+    let flow = CHOICE_FLOW;
     std::fs::write(intents.join("order_status.yaml"), flow).unwrap();
     let env = env_for(&base);
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -781,4 +784,55 @@ fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
     let s = &out.stdout;
     assert!(s.contains("     1) Web shop\n     2) In a store\n"), "{s}");
     assert!(s.contains("Order 10423 (store): shipped."), "{s}");
+}
+
+/// The same flow clicked through in the widget, in real headless Chromium
+/// (`tests/browser/flow.test.mjs`): the quick-reply buttons shown and one clicked, a wrong
+/// order number re-asked, the fake shop API called and its answer shown.
+#[test]
+fn a_flow_with_quick_replies_is_clicked_through_in_headless_chromium() {
+    if let Some(what) = crate::browser::missing() {
+        let msg = format!("browser test needs {what}: run scripts/setup-browser");
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let (_rt, base, log) = fake_api_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let intents = intents_with(dir.path(), ACTIONS[0].1);
+    std::fs::write(intents.join("order_status.yaml"), CHOICE_FLOW).unwrap();
+    let env = env_for(&base);
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args: Vec<std::ffi::OsString> = vec![
+        "--kb".into(),
+        path("knowledge-base").into(),
+        "--intents".into(),
+        intents.clone().into(),
+        "--config".into(),
+        config(dir.path(), ""),
+        "--lexical-only".into(),
+    ];
+    let server = Server::start_with_env(args, &env_ref);
+    server.wait_ready();
+    let shots = path("target/browser");
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(path("tests/browser/flow.test.mjs"))
+        .arg(format!("http://{}/", server.addr))
+        .arg(&shots)
+        .current_dir(crate::exe::root());
+    let out = run(&mut cmd, b"");
+    eprintln!("{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "the flow browser test failed:\n{}\n{}\n--- server log\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
+    assert!(shots.join("flow-answered.png").is_file());
+    // The shop's API was called once, for the right order.
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].path.ends_with("/orders/10423"), "{seen:?}");
 }
