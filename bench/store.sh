@@ -47,6 +47,7 @@ createdb() { "$pgbin/psql" -q -h 127.0.0.1 -p "$port" -U concierge -d postgres -
 start() {
     local log="$out/server-${#pids[@]}.log"
     addr=""
+    mkdir -p "$out/data-${#pids[@]}"
     CONCIERGE_LOG=warn,concierge::cli=info "$CONCIERGE_BIN" serve --listen 127.0.0.1:0 \
         --data "$out/data-${#pids[@]}" --kb knowledge-base --intents intents --config "$1" 2>"$log" &
     pids+=($!)
