@@ -679,38 +679,81 @@ fn digression_cancel_and_a_timeout_through_the_server_in_four_languages() {
     }
 }
 
+/// `chat` with the flow of `action`, fed `input` (one message per line); its standard output.
+fn chat_with(base: &str, intents: &std::path::Path, input: &str) -> String {
+    let mut cmd = concierge(["chat", "--lexical-only", "--kb"]);
+    cmd.arg(path("knowledge-base"))
+        .arg("--intents")
+        .arg(intents);
+    for (k, v) in env_for(base) {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd, input.as_bytes());
+    out.assert_code(0);
+    out.stdout
+}
+
+/// `needles` appear in `s` in this order; panics naming the first that does not.
+#[track_caller]
+fn in_order(s: &str, what: &str, needles: &[&str]) {
+    let mut from = 0;
+    for n in needles {
+        match s[from..].find(n) {
+            Some(i) => from += i + n.len(),
+            None => panic!("{what}: {n:?} not found (in order) in:\n{s}"),
+        }
+    }
+}
+
 #[test]
-fn order_status_through_chat_in_four_languages() {
+fn order_status_through_chat_in_four_languages_for_each_action() {
     let (_rt, base, log) = fake_api_thread();
+    for (kind, action, number, status) in ACTIONS {
+        let dir = tempfile::tempdir().unwrap();
+        let intents = intents_with(dir.path(), action);
+        for l in &LANGS {
+            let label = if status == "shipped" {
+                l.shipped
+            } else {
+                l.processing
+            };
+            let before = log.lock().unwrap().len();
+            let s = chat_with(&base, &intents, &format!("{}\n12\n{number}\n", l.start));
+            let answer = format!("{} {number}: {label}.", l.order);
+            in_order(
+                &s,
+                &format!("{kind}/{}", l.code),
+                &[l.ask, l.invalid, &answer],
+            );
+            let seen = log.lock().unwrap()[before..].to_vec();
+            assert_eq!(seen.len(), 1, "{kind}/{}: {seen:?}", l.code);
+            assert_request(kind, &seen[0]);
+        }
+    }
+}
+
+#[test]
+fn digression_cancel_and_a_timeout_through_chat_in_four_languages() {
+    let (_rt, base, _log) = fake_api_thread();
     let dir = tempfile::tempdir().unwrap();
     let intents = intents_with(dir.path(), ACTIONS[0].1);
     for l in &LANGS {
-        let mut cmd = concierge(["chat", "--lexical-only", "--kb"]);
-        cmd.arg(path("knowledge-base"))
-            .arg("--intents")
-            .arg(&intents);
-        for (k, v) in env_for(&base) {
-            cmd.env(k, v);
-        }
-        let before = log.lock().unwrap().len();
-        let input = format!("{}\n12\n10423\n", l.start);
-        let out = run(&mut cmd, input.as_bytes());
-        out.assert_code(0);
-        let s = &out.stdout;
-        let ask = s
-            .find(l.ask)
-            .unwrap_or_else(|| panic!("{}: asked: {s}", l.code));
-        let invalid = s
-            .find(l.invalid)
-            .unwrap_or_else(|| panic!("{}: re-asked: {s}", l.code));
-        let answer = format!("{} 10423: {}.", l.order, l.shipped);
-        let done = s
-            .find(&answer)
-            .unwrap_or_else(|| panic!("{}: answered {answer:?}: {s}", l.code));
-        assert!(ask < invalid && invalid < done, "{s}");
-        let seen = log.lock().unwrap()[before..].to_vec();
-        assert_eq!(seen.len(), 1, "{seen:?}");
-        assert_request("generic", &seen[0]);
+        let code = l.code;
+        // A question on another topic is answered, the flow asks again, then finishes.
+        let s = chat_with(
+            &base,
+            &intents,
+            &format!("{}\n{}\n10423\n", l.start, l.digression),
+        );
+        let shipped = format!("{} 10423: {}.", l.order, l.shipped);
+        let resumed = format!("{} {}", l.resume, l.ask);
+        in_order(&s, code, &[l.ask, &resumed, &shipped]);
+        // Cancel leaves the flow.
+        let s = chat_with(&base, &intents, &format!("{}\n{}\n", l.start, l.cancel));
+        in_order(&s, code, &[l.ask, l.cancelled]);
+        // The API times out: the flow's apology and a hand-over.
+        let s = chat_with(&base, &intents, &format!("{}\n10426\n", l.start));
+        in_order(&s, code, &[l.ask, &format!("{} (10426).", l.timeout)]);
     }
 }
 
