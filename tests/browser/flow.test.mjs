@@ -4,45 +4,15 @@
 // the shop's API (a fake one, run by tests/it/flows.rs) and the answer rendered.
 // Usage: node tests/browser/flow.test.mjs http://127.0.0.1:PORT/ [SCREENSHOT_DIR]
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { args, launch, phone, Steps } from "./harness.mjs";
 
-const base = process.argv[2];
-const shots = process.argv[3] || "target/browser";
-if (!base) {
-  console.error("usage: node flow.test.mjs URL [SCREENSHOT_DIR]");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-let failed = 0;
-let passed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n  ${String(e && e.stack || e).split("\n").join("\n  ")}`);
-    throw e;
-  }
-}
+const { base, shots } = args("node flow.test.mjs URL [SCREENSHOT_DIR]");
+const browser = await launch();
+const steps = new Steps();
+const step = (name, fn) => steps.step(name, fn);
 
 try {
-  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: "en-US" });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  const { page, errors } = await phone(browser);
 
   // The bot's next bubble and the reply it came from, after `act` sends a message.
   const replyTo = async (act) => {
@@ -105,5 +75,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+steps.finish();

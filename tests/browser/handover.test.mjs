@@ -6,16 +6,15 @@
 // Run by tests/it/browser.rs against a real server whose webhook points at HELPDESK_PORT.
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
-import { chromium } from "playwright-core";
+import { args, launch, phone, Steps } from "./harness.mjs";
 
-const [base, shots = "target/browser", port, secret, token] = process.argv.slice(2);
-if (!base || !port || !secret || !token) {
-  console.error("usage: node handover.test.mjs URL SHOTS HELPDESK_PORT WEBHOOK_SECRET INBOUND_TOKEN");
+const usage = "node handover.test.mjs URL SHOTS HELPDESK_PORT WEBHOOK_SECRET INBOUND_TOKEN";
+const { base, shots, rest: [port, secret, token] } = args(usage);
+if (!port || !secret || !token) {
+  console.error(`usage: ${usage}`);
   process.exit(2);
 }
-mkdirSync(shots, { recursive: true });
 
 // ---- the fake helpdesk: verifies every delivery the Standard Webhooks way ----
 const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
@@ -59,35 +58,12 @@ async function agent(conversation, event) {
   assert.equal(r.status, 200, `${JSON.stringify(event)}: ${await r.text()}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-let failed = 0;
-let passed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n  ${String(e && e.stack || e).split("\n").join("\n  ")}`);
-    throw e;
-  }
-}
+const browser = await launch();
+const steps = new Steps();
+const step = (name, fn) => steps.step(name, fn);
 
 try {
-  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: "en-US" });
-  const page = await context.newPage();
-  // Waits poll for their condition for minutes: a loaded machine is slow, never wrong.
-  page.setDefaultTimeout(120_000);
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
+  const { page, errors } = await phone(browser, { consoleErrors: false });
 
   const say = async (text) => {
     const responded = page.waitForResponse((r) => r.url().endsWith("/v1/messages") && r.request().method() === "POST");
@@ -192,5 +168,4 @@ try {
   await browser.close();
   helpdesk.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+steps.finish();

@@ -2,16 +2,9 @@
 // Usage: node tests/browser/widget.test.mjs http://127.0.0.1:PORT/ [SCREENSHOT_DIR]
 // Installed by scripts/setup-browser; run by tests/it/browser.rs against a real server.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { args, launch, phone, Steps } from "./harness.mjs";
 
-const base = process.argv[2];
-const shots = process.argv[3] || "target/browser";
-if (!base) {
-  console.error("usage: node widget.test.mjs URL [SCREENSHOT_DIR]");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
+const { base, shots } = args("node widget.test.mjs URL [SCREENSHOT_DIR]");
 
 // A question the demo shop answers with "did you mean" choices (checked by the test too).
 // Vague questions, one of which gets "did you mean" choices: which one depends on the shop's
@@ -41,35 +34,13 @@ async function findClarifyQuestion() {
   throw new Error(`none of these got "did you mean" choices: ${JSON.stringify(CLARIFY_CANDIDATES)}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-let failed = 0;
-let passed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n  ${String(e && e.stack || e).split("\n").join("\n  ")}`);
-    throw e;
-  }
-}
+const browser = await launch();
+const steps = new Steps();
+const step = (name, fn) => steps.step(name, fn);
 
 try {
   // A 360 px wide phone: the narrowest screen the widget supports.
-  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: "en-US" });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  const { page, errors } = await phone(browser);
 
   const ask = async (text) => {
     const responded = page.waitForResponse((r) => r.url().endsWith("/v1/messages") && r.request().method() === "POST");
@@ -191,7 +162,7 @@ try {
   });
 
   await step("the widget follows <html lang>", async () => {
-    const es = await context.newPage();
+    const es = await page.context().newPage();
     await es.goto(new URL("?lang=es", base).href);
     await es.evaluate(() => localStorage.clear());
     await es.reload();
@@ -224,5 +195,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+steps.finish();

@@ -7,7 +7,46 @@ use std::process::Command;
 use crate::exe;
 use crate::server::{config, Server};
 
-pub(crate) fn missing() -> Option<String> {
+/// True when the browser is missing here: a local run is skipped with a word, CI (`CI` set)
+/// fails instead.
+pub(crate) fn skipped() -> bool {
+    let Some(what) = missing() else {
+        return false;
+    };
+    let msg = format!("browser test needs {what}: run scripts/setup-browser");
+    assert!(std::env::var_os("CI").is_none(), "{msg}");
+    eprintln!("SKIPPED: {msg}");
+    true
+}
+
+/// Runs `tests/browser/<script>` with node against `server` (screenshots into
+/// `target/browser`, then `extra` arguments), and fails with its output and the server's log
+/// unless every step passed.
+pub(crate) fn run_script(script: &str, server: &Server, extra: &[String]) {
+    let mut cmd = Command::new("node");
+    cmd.arg(exe::path("tests/browser").join(script))
+        .arg(format!("http://{}/", server.addr))
+        .arg(shots())
+        .args(extra)
+        .current_dir(exe::root());
+    let out = exe::run(&mut cmd, b"");
+    eprintln!("{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "{script} failed:\n{}\n{}\n--- server log\n{}",
+        out.stdout,
+        out.stderr,
+        server.log()
+    );
+}
+
+/// Where the browser tests leave their screenshots.
+pub(crate) fn shots() -> std::path::PathBuf {
+    exe::path("target/browser")
+}
+
+fn missing() -> Option<String> {
     let node = Command::new("node").arg("--version").output();
     if !node.is_ok_and(|o| o.status.success()) {
         return Some("node".into());
@@ -24,10 +63,7 @@ pub(crate) fn missing() -> Option<String> {
 
 #[test]
 fn widget_works_in_headless_chromium() {
-    if let Some(what) = missing() {
-        let msg = format!("browser test needs {what}: run scripts/setup-browser");
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("SKIPPED: {msg}");
+    if skipped() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -35,33 +71,15 @@ fn widget_works_in_headless_chromium() {
     args.extend(["--config".into(), config(dir.path(), "").into()]);
     let server = Server::start(args);
     server.wait_ready();
-    let shots = exe::path("target/browser");
-    let mut cmd = Command::new("node");
-    cmd.arg(exe::path("tests/browser/widget.test.mjs"))
-        .arg(format!("http://{}/", server.addr))
-        .arg(&shots)
-        .current_dir(exe::root());
-    let out = exe::run(&mut cmd, b"");
-    eprintln!("{}{}", out.stdout, out.stderr);
-    assert_eq!(
-        out.code(),
-        Some(0),
-        "the browser test failed:\n{}\n{}\n--- server log\n{}",
-        out.stdout,
-        out.stderr,
-        server.log()
-    );
-    assert!(shots.join("widget-360.png").is_file());
+    run_script("widget.test.mjs", &server, &[]);
+    assert!(shots().join("widget-360.png").is_file());
 }
 
 /// The live hand-over (issue 13) in headless Chromium, with `tests/browser/handover.test.mjs`
 /// as the fake helpdesk: the server's webhook points at a port the script listens on.
 #[test]
 fn the_hand_over_works_both_ways_in_headless_chromium() {
-    if let Some(what) = missing() {
-        let msg = format!("browser test needs {what}: run scripts/setup-browser");
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("SKIPPED: {msg}");
+    if skipped() {
         return;
     }
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -80,24 +98,10 @@ fn the_hand_over_works_both_ways_in_headless_chromium() {
     args.extend(["--config".into(), config(dir.path(), &section).into()]);
     let server = Server::start(args);
     server.wait_ready();
-    let shots = exe::path("target/browser");
-    let mut cmd = Command::new("node");
-    cmd.arg(exe::path("tests/browser/handover.test.mjs"))
-        .arg(format!("http://{}/", server.addr))
-        .arg(&shots)
-        .arg(port.to_string())
-        .arg(SECRET)
-        .arg(TOKEN)
-        .current_dir(exe::root());
-    let out = exe::run(&mut cmd, b"");
-    eprintln!("{}{}", out.stdout, out.stderr);
-    assert_eq!(
-        out.code(),
-        Some(0),
-        "the hand-over browser test failed:\n{}\n{}\n--- server log\n{}",
-        out.stdout,
-        out.stderr,
-        server.log()
+    run_script(
+        "handover.test.mjs",
+        &server,
+        &[port.to_string(), SECRET.into(), TOKEN.into()],
     );
-    assert!(shots.join("handover-csat.png").is_file());
+    assert!(shots().join("handover-csat.png").is_file());
 }

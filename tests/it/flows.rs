@@ -778,16 +778,12 @@ const CHOICE_FLOW: &str = r#"flows:
     answer: {en: "Order {order_number} ({channel}): {status}.", es: "Pedido {order_number} ({channel}): {status}.", pt: "Pedido {order_number} ({channel}): {status}.", nl: "Bestelling {order_number} ({channel}): {status}."}
 "#;
 
-/// A choice slot: its choices go out as `quick_replies` (label and value) from the server, and
-/// `chat` prints them numbered, a number picking one.
-#[test]
-fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
-    let (_rt, base, _log) = fake_api_thread();
-    let dir = tempfile::tempdir().unwrap();
-    let intents = intents_with(dir.path(), ACTIONS[0].1);
-    let flow = CHOICE_FLOW;
-    std::fs::write(intents.join("order_status.yaml"), flow).unwrap();
-    let env = env_for(&base);
+/// The demo shop served with `CHOICE_FLOW` as its order-status flow, against the fake shop
+/// API at `base`: the intents folder (for `chat`) and the ready server.
+fn choice_flow_server(dir: &std::path::Path, base: &str) -> (std::path::PathBuf, Server) {
+    let intents = intents_with(dir, ACTIONS[0].1);
+    std::fs::write(intents.join("order_status.yaml"), CHOICE_FLOW).unwrap();
+    let env = env_for(base);
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let args: Vec<std::ffi::OsString> = vec![
         "--kb".into(),
@@ -795,11 +791,22 @@ fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
         "--intents".into(),
         intents.clone().into(),
         "--config".into(),
-        config(dir.path(), ""),
+        config(dir, ""),
         "--lexical-only".into(),
     ];
     let server = Server::start_with_env(args, &env_ref);
     server.wait_ready();
+    (intents, server)
+}
+
+/// A choice slot: its choices go out as `quick_replies` (label and value) from the server, and
+/// `chat` prints them numbered, a number picking one.
+#[test]
+fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
+    let (_rt, base, _log) = fake_api_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let (intents, server) = choice_flow_server(dir.path(), &base);
+    let env = env_for(&base);
     let first = say(&server, None, "en", "where is my order?");
     assert_text(&first, "Where did you order?");
     assert_eq!(
@@ -834,46 +841,14 @@ fn a_choice_slot_offers_quick_replies_on_the_wire_and_numbered_in_chat() {
 /// order number re-asked, the fake shop API called and its answer shown.
 #[test]
 fn a_flow_with_quick_replies_is_clicked_through_in_headless_chromium() {
-    if let Some(what) = crate::browser::missing() {
-        let msg = format!("browser test needs {what}: run scripts/setup-browser");
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("SKIPPED: {msg}");
+    if crate::browser::skipped() {
         return;
     }
     let (_rt, base, log) = fake_api_thread();
     let dir = tempfile::tempdir().unwrap();
-    let intents = intents_with(dir.path(), ACTIONS[0].1);
-    std::fs::write(intents.join("order_status.yaml"), CHOICE_FLOW).unwrap();
-    let env = env_for(&base);
-    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let args: Vec<std::ffi::OsString> = vec![
-        "--kb".into(),
-        path("knowledge-base").into(),
-        "--intents".into(),
-        intents.clone().into(),
-        "--config".into(),
-        config(dir.path(), ""),
-        "--lexical-only".into(),
-    ];
-    let server = Server::start_with_env(args, &env_ref);
-    server.wait_ready();
-    let shots = path("target/browser");
-    let mut cmd = std::process::Command::new("node");
-    cmd.arg(path("tests/browser/flow.test.mjs"))
-        .arg(format!("http://{}/", server.addr))
-        .arg(&shots)
-        .current_dir(crate::exe::root());
-    let out = run(&mut cmd, b"");
-    eprintln!("{}{}", out.stdout, out.stderr);
-    assert_eq!(
-        out.code(),
-        Some(0),
-        "the flow browser test failed:\n{}\n{}\n--- server log\n{}",
-        out.stdout,
-        out.stderr,
-        server.log()
-    );
-    assert!(shots.join("flow-answered.png").is_file());
+    let (_intents, server) = choice_flow_server(dir.path(), &base);
+    crate::browser::run_script("flow.test.mjs", &server, &[]);
+    assert!(crate::browser::shots().join("flow-answered.png").is_file());
     // The shop's API was called once, for the right order.
     let seen = log.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
