@@ -136,12 +136,15 @@ pub struct Event {
     pub private: bool,
     #[serde(default)]
     pub account: Option<Ref>,
+    /// The conversation events (`Conversation#webhook_data`) name the account by id only.
+    #[serde(default)]
+    pub account_id: Option<u64>,
     #[serde(default)]
     pub conversation: Option<ConversationRef>,
     #[serde(default)]
     pub sender: Option<Sender>,
-    /// `conversation_status_changed` and `conversation_resolved` carry the conversation at
-    /// the top level.
+    /// `conversation_resolved` (and an account webhook's `conversation_status_changed`) carry
+    /// the conversation at the top level.
     #[serde(default)]
     pub id: Option<u64>,
     #[serde(default)]
@@ -189,7 +192,8 @@ pub enum Decision {
 
 /// What the bot does with `event` of the configured `account`.
 pub fn decide(event: &Event, account: u64) -> Decision {
-    if event.account.as_ref().is_some_and(|a| a.id != account) {
+    let from = event.account.as_ref().map(|a| a.id).or(event.account_id);
+    if from.is_some_and(|a| a != account) {
         return Decision::Ignore("another account");
     }
     match event.event.as_str() {

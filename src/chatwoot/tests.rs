@@ -51,9 +51,19 @@ fn resolved_gives_the_conversation_back_to_the_bot() {
         decide(&fixture("conversation_resolved"), 7),
         Decision::TakeBack { conversation: 152 }
     );
-    let mut open = fixture("conversation_resolved");
-    open.status = Some("open".into());
-    assert!(matches!(decide(&open, 7), Decision::Ignore(_)));
+    assert_eq!(
+        decide(&fixture("conversation_resolved"), 8),
+        Decision::Ignore("another account")
+    );
+    // An account webhook's status change says the same.
+    let mut changed = fixture("conversation_resolved");
+    changed.event = "conversation_status_changed".into();
+    assert_eq!(
+        decide(&changed, 7),
+        Decision::TakeBack { conversation: 152 }
+    );
+    changed.status = Some("open".into());
+    assert!(matches!(decide(&changed, 7), Decision::Ignore(_)));
 }
 
 #[test]
