@@ -128,6 +128,11 @@ async fn handle(state: AppState, client: Client, decision: Decision) {
                         return;
                     }
                 };
+                if known {
+                    // Chatwoot's status is the truth: `pending` is the bot's, even when the
+                    // agents gave it back without a `conversation_resolved` event.
+                    take_back(&state, &id).await;
+                }
                 let start = if known {
                     Start::Existing(id.clone())
                 } else {
@@ -178,32 +183,36 @@ async fn handle(state: AppState, client: Client, decision: Decision) {
         Decision::TakeBack { conversation } => {
             let id = chatwoot::conversation_id(account, conversation);
             let _turn = state.conversation_turn(&id).await;
-            let store = state.inner.store.clone();
-            let now = state.now();
-            let target = id.clone();
-            let result = state
-                .blocking(move || {
-                    agent::apply(
-                        store.as_ref(),
-                        &target,
-                        AgentAction::Resolved { agent: None },
-                        now,
-                    )
-                })
-                .await;
-            match result {
-                Ok(Ok(_)) => {
-                    tracing::info!(conversation_id = %id, "chatwoot conversation handed back to the bot")
-                }
-                // Never handed over, or unknown to Concierge: nothing to give back.
-                Ok(Err(e)) => {
-                    tracing::debug!(conversation_id = %id, error = %e, "nothing to hand back")
-                }
-                Err(e) => {
-                    tracing::error!(conversation_id = %id, error = %e.message, "chatwoot hand-back failed")
-                }
-            }
+            take_back(&state, &id).await;
         }
         Decision::Ignore(_) => {}
+    }
+}
+
+/// Ends Concierge's hand-over of `id`, if there is one: the bot answers again. The caller
+/// holds the conversation's turn.
+async fn take_back(state: &AppState, id: &crate::store::ConversationId) {
+    let store = state.inner.store.clone();
+    let now = state.now();
+    let target = id.clone();
+    let result = state
+        .blocking(move || {
+            agent::apply(
+                store.as_ref(),
+                &target,
+                AgentAction::Resolved { agent: None },
+                now,
+            )
+        })
+        .await;
+    match result {
+        Ok(Ok(_)) => {
+            tracing::info!(conversation_id = %id, "chatwoot conversation handed back to the bot")
+        }
+        // Never handed over, or unknown to Concierge: nothing to give back.
+        Ok(Err(e)) => tracing::debug!(conversation_id = %id, error = %e, "nothing to hand back"),
+        Err(e) => {
+            tracing::error!(conversation_id = %id, error = %e.message, "chatwoot hand-back failed")
+        }
     }
 }

@@ -226,3 +226,31 @@ fn a_wrong_or_missing_token_is_refused_and_nothing_is_sent() {
     assert!(fake.wait_for(1), "waited {WITHIN:?} for the reply");
     assert_eq!(fake.calls().len(), 1, "{:?}", fake.calls());
 }
+
+/// The agents set the conversation back to `pending` without resolving it (the agent bot gets
+/// no event for that): the contact's next message in the `pending` conversation is the bot's.
+#[test]
+fn a_conversation_pending_again_is_answered_by_the_bot() {
+    let fake = FakeChatwoot::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &fake.url);
+    deliver(&server, "whatsapp_asks_for_a_person");
+    assert!(
+        exe::eventually(WITHIN, || fake
+            .calls()
+            .iter()
+            .any(|c| c.body["private"] == true)),
+        "waited {WITHIN:?} for the private note:\n{}",
+        server.log()
+    );
+    let before = fake.calls().len();
+    deliver(&server, "whatsapp_message_created");
+    assert!(
+        fake.wait_for(before + 1),
+        "waited {WITHIN:?} for the answer in the pending conversation:\n{}",
+        server.log()
+    );
+    let calls = fake.calls();
+    assert_eq!(calls[before].path, MESSAGES);
+    assert_eq!(calls[before].body["private"], false, "{calls:?}");
+}
