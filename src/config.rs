@@ -91,6 +91,8 @@ pub struct Settings {
     pub admin: AdminSettings,
     /// The live hand-over: verified customers, the helpdesk's inbound API.
     pub handover: crate::handover::HandoverSettings,
+    /// Concierge as a Chatwoot agent bot (`chatwoot/`); off unless configured.
+    pub chatwoot: crate::chatwoot::ChatwootSettings,
 }
 
 /// `admin:` in the configuration.
@@ -322,6 +324,7 @@ impl Default for Settings {
             escalation: EscalationSettings::default(),
             admin: AdminSettings::default(),
             handover: crate::handover::HandoverSettings::default(),
+            chatwoot: crate::chatwoot::ChatwootSettings::default(),
         }
     }
 }
@@ -546,6 +549,7 @@ impl Settings {
             url.validate()?;
         }
         self.handover.validate()?;
+        self.chatwoot.validate()?;
         if let Some(t) = &self.admin.token {
             if t.expose().chars().count() < AdminToken::MIN_CHARS {
                 return Err(format!(

@@ -15,6 +15,7 @@
 //! println!("{:?} {}: {}", reply.outcome, reply.confidence, reply.text);
 //! ```
 
+pub mod chatwoot;
 pub mod config;
 pub mod conversation;
 pub mod convtest;

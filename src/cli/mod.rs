@@ -318,6 +318,12 @@ fn settings(s: &Sources) -> Result<Settings> {
             .map_err(|e| anyhow::anyhow!("CONCIERGE_HANDOVER_SECRET: {e}"))?;
         settings.handover.inbound_secret = Some(parsed);
     }
+    if let Ok(token) = std::env::var("CONCIERGE_CHATWOOT_BOT_TOKEN") {
+        settings.chatwoot.bot_token = concierge::chatwoot::Token::new(&token);
+    }
+    if let Ok(token) = std::env::var("CONCIERGE_CHATWOOT_WEBHOOK_TOKEN") {
+        settings.chatwoot.webhook_token = concierge::chatwoot::Token::new(&token);
+    }
     if let Ok(url) = std::env::var("CONCIERGE_DATABASE_URL") {
         settings.storage.url = store::DatabaseUrl::new(&url);
     }

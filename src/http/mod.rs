@@ -6,6 +6,7 @@
 //! a semaphore with one permit per core, never on an async worker.
 
 mod admin;
+mod chatwoot;
 mod error;
 mod handover;
 mod limit;
@@ -74,6 +75,8 @@ struct Shared {
     handover: crate::handover::HandoverSettings,
     /// Tells the open widgets what the helpdesk did (`handover.rs`).
     hub: handover::Hub,
+    /// Chatwoot's API as the agent bot, and the webhook's token (`chatwoot.rs`); `None`: off.
+    chatwoot: Option<(crate::chatwoot::Client, crate::chatwoot::Token)>,
 }
 
 /// The time now: `jiff::Timestamp::now` when serving, a fixed instant in tests.
@@ -122,6 +125,7 @@ impl AppState {
                 identity_secret: settings.handover.identity_secret.clone(),
                 handover: settings.handover.clone(),
                 hub: handover::hub(),
+                chatwoot: chatwoot::setup(&settings.chatwoot),
             }),
         })
     }
@@ -286,6 +290,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/feedback", post(routes::post_feedback))
         .route("/v1/notices", get(notices::get_notices))
         .merge(handover::routes())
+        .route("/chatwoot/webhook", post(chatwoot::webhook))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))

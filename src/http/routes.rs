@@ -73,6 +73,7 @@ struct ApiDoc;
 pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
     doc.merge(<super::handover::HandoverDoc as OpenApi>::openapi());
+    doc.merge(<super::chatwoot::ChatwootDoc as OpenApi>::openapi());
     doc.to_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
@@ -196,6 +197,56 @@ pub async fn post_message(
         Some(id) => Some(state.conversation_turn(id).await),
         None => None,
     };
+    let start = match existing {
+        Some(id) => Start::Existing(id),
+        // Created with its first turn, in the same transaction.
+        None => Start::New(Conversation::new(
+            ConversationId::generate(),
+            channel,
+            customer,
+            store::now_ms(),
+        )),
+    };
+    let recorded = turn(&state, start, text, locale, received).await?;
+    let Recorded {
+        conversation,
+        message,
+        turned,
+        access_token,
+    } = recorded;
+    let mut response =
+        MessageResponse::from_turned(conversation.to_string(), message.to_string(), turned);
+    response.conversation_token = access_token;
+    state.inner.metrics.message(
+        &response.outcome,
+        &response.language,
+        response.escalation.as_deref(),
+    );
+    // Never the shopper's text at info level: it may hold personal data.
+    tracing::info!(
+        conversation_id = %conversation,
+        message_id = %message,
+        outcome = %response.outcome,
+        language = %response.language,
+        intent = response.intent.as_deref().unwrap_or("-"),
+        article = response.article.as_deref().unwrap_or("-"),
+        confidence = response.confidence,
+        "message"
+    );
+    Ok(Json(response))
+}
+
+/// One message through the conversation core, as every channel sends it (the widget's
+/// `POST /v1/messages`, Chatwoot's webhook): the text masked, embedded, answered and
+/// recorded; the outbox worker woken for what the turn committed. The caller holds the
+/// conversation's turn ([`AppState::conversation_turn`]) when `start` is an existing one.
+pub(super) async fn turn(
+    state: &AppState,
+    start: Start,
+    text: String,
+    locale: Option<Locale>,
+    received: std::time::Instant,
+) -> Result<Recorded, ApiError> {
     let engine = state.engine()?;
     // Personal data goes no further unmasked than this (the store masks too).
     let text = pii::mask(&text).into_owned();
@@ -213,16 +264,6 @@ pub async fn post_message(
     };
     let store = state.inner.store.clone();
     let policy = state.inner.policy.clone();
-    let start = match existing {
-        Some(id) => Start::Existing(id),
-        // Created with its first turn, in the same transaction.
-        None => Start::New(Conversation::new(
-            ConversationId::generate(),
-            channel,
-            customer,
-            store::now_ms(),
-        )),
-    };
     let notices_at = state.now();
     let (engine2, policy2, store2) = (engine.clone(), policy.clone(), store.clone());
     // A turn in one go, unless a flow's action must run: then the decided turn comes back
@@ -266,12 +307,7 @@ pub async fn post_message(
                 .map_err(store_error)?
         }
     };
-    let Recorded {
-        conversation,
-        message,
-        turned,
-        access_token,
-    } = recorded;
+    let turned = &recorded.turned;
     if turned.ticket.is_none() && matches!(turned.handoff, Handoff::HandedOver { .. }) {
         // A message after the hand-over: its `conversation.message` event is committed.
         state.inner.outbox_ready.notify_one();
@@ -280,33 +316,14 @@ pub async fn post_message(
         // Committed: the worker may send it now.
         state.inner.outbox_ready.notify_one();
         tracing::info!(
-            conversation_id = %conversation,
+            conversation_id = %recorded.conversation,
             ticket_id = %t.id,
             reason = t.reason.as_str(),
             mode = t.mode.as_str(),
             "escalation committed to the outbox"
         );
     }
-    let mut response =
-        MessageResponse::from_turned(conversation.to_string(), message.to_string(), turned);
-    response.conversation_token = access_token;
-    state.inner.metrics.message(
-        &response.outcome,
-        &response.language,
-        response.escalation.as_deref(),
-    );
-    // Never the shopper's text at info level: it may hold personal data.
-    tracing::info!(
-        conversation_id = %conversation,
-        message_id = %message,
-        outcome = %response.outcome,
-        language = %response.language,
-        intent = response.intent.as_deref().unwrap_or("-"),
-        article = response.article.as_deref().unwrap_or("-"),
-        confidence = response.confidence,
-        "message"
-    );
-    Ok(Json(response))
+    Ok(recorded)
 }
 
 /// The help-center search box.

@@ -2,6 +2,7 @@
 
 mod admin;
 mod browser;
+mod chatwoot;
 mod check;
 mod cli;
 mod conversation;
