@@ -156,11 +156,13 @@ fn a_whatsapp_message_is_answered_in_the_same_conversation() {
 }
 
 #[test]
-fn a_hand_over_opens_the_conversation_then_the_bot_is_silent_until_resolved() {
+fn a_low_confidence_message_is_handed_over_then_the_bot_is_silent_until_resolved() {
     let fake = FakeChatwoot::start();
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), &fake.url);
-    deliver(&server, "whatsapp_asks_for_a_person");
+    // Nothing in the help center comes close (escalated for low confidence on its first
+    // turn, lexical and hybrid alike).
+    deliver(&server, "whatsapp_low_confidence");
     assert!(
         exe::eventually(WITHIN, || fake
             .calls()
@@ -180,7 +182,7 @@ fn a_hand_over_opens_the_conversation_then_the_bot_is_silent_until_resolved() {
     let note = calls.iter().find(|c| c.body["private"] == true).unwrap();
     assert_eq!(note.path, MESSAGES);
     let text = note.body["content"].as_str().unwrap();
-    for part in ["Summary:", "Topic:", "Priority:"] {
+    for part in ["Summary:", "Topic:", "Priority:", "Reason: low_confidence"] {
         assert!(text.contains(part), "{text}");
     }
     let before = calls.len();
