@@ -22,7 +22,7 @@ pub(super) struct GapsArgs {
     /// … and before this (same formats). Default: now.
     #[arg(long, value_name = "WHEN")]
     until: Option<String>,
-    /// The data folder `serve` uses.
+    /// The data folder `serve` uses (PostgreSQL instead when `CONCIERGE_DATABASE_URL` is set).
     #[arg(long, value_name = "DIR", default_value = super::DEFAULT_DATA)]
     data: PathBuf,
     /// Groups shown (and drafted), most asked first.
@@ -52,10 +52,7 @@ pub(super) fn gaps(a: GapsArgs) -> Result<ExitCode> {
     if since >= until {
         bail!("--since must be before --until");
     }
-    if std::env::var_os("CONCIERGE_DATABASE_URL").is_some() {
-        bail!("`concierge gaps` reads the SQLite database only, for now\n  hint: unset CONCIERGE_DATABASE_URL and pass --data DIR");
-    }
-    let store = super::existing_sqlite_store(&a.data)?;
+    let store = super::existing_store(&a.data)?;
     let messages = store.unanswered(since, until)?;
     let (engine, _) = super::load(&a.sources)?;
     let mut groups = gaps::find(&engine, &messages, Similarity::default());

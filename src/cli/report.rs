@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use concierge::store::report::{KpiRow, Percentiles};
-use concierge::store::{GroupBy, Report, ReportQuery, Reports};
+use concierge::store::{GroupBy, Report, ReportQuery};
 
 #[derive(Debug, Args)]
 pub(super) struct ReportArgs {
@@ -29,7 +29,7 @@ pub(super) struct ReportArgs {
     /// One CSV line per row, the total last.
     #[arg(long)]
     csv: bool,
-    /// The data folder `serve` uses.
+    /// The data folder `serve` uses (PostgreSQL instead when `CONCIERGE_DATABASE_URL` is set).
     #[arg(long, value_name = "DIR", default_value = super::DEFAULT_DATA)]
     data: PathBuf,
 }
@@ -70,10 +70,7 @@ pub(super) fn report(a: ReportArgs) -> Result<ExitCode> {
     if since >= until {
         bail!("--since must be before --until");
     }
-    if std::env::var_os("CONCIERGE_DATABASE_URL").is_some() {
-        bail!("`concierge report` reads the SQLite database only, for now\n  hint: unset CONCIERGE_DATABASE_URL and pass --data DIR");
-    }
-    let store = super::existing_sqlite_store(&a.data)?;
+    let store = super::existing_store(&a.data)?;
     let by = match a.by {
         By::Day => GroupBy::Day,
         By::Week => GroupBy::Week,

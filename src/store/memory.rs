@@ -6,11 +6,17 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use super::report::{
+    MessageFact, Report, ReportBuilder, ReportQuery, Reports, TicketFact, RETURN_WINDOW_MS,
+};
+use super::unanswered::{Collector, GapReason, Unanswered};
 use super::{
     masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
-    ConversationState, Customer, Error, Feedback, ForgetReport, PurgeReport, Result, Store, Turn,
+    ConversationState, Customer, Error, Feedback, ForgetReport, Outcome, PurgeReport, Result,
+    Store, Turn,
 };
-use crate::store::handover::{masked_activity, masked_event, Activity, Handovers};
+use crate::store::handover::{masked_activity, masked_event, Activity, ActivityKind, Handovers};
+use crate::store::outbox::Reason;
 use crate::store::outbox::{
     ConversationEvent, DeliveryState, EscalationId, EventEntry, EventId, EventOutbox, Handoff,
     Outbox, OutboxEntry, OutboxError, Ticket,
@@ -679,6 +685,145 @@ impl EventOutbox for MemoryStore {
             .filter(|e| e.entry.event.conversation_id == conversation)
             .map(|e| e.entry.clone())
             .collect())
+    }
+}
+
+impl Reports for MemoryStore {
+    fn report(&self, q: &ReportQuery) -> Result<Report> {
+        let inner = self.lock();
+        let mut b: ReportBuilder<&str> = ReportBuilder::new(q);
+        let (since, until) = b.window();
+        let started = |e: &Entry| e.conversation.started_ms.min(i64::MAX as u64) as i64;
+        let window: Vec<&Entry> = inner
+            .by_id
+            .values()
+            .filter(|e| (since..until).contains(&started(e)))
+            .collect();
+        for e in &window {
+            let id = e.conversation.id.as_str();
+            let (channel, at) = (e.conversation.channel.as_str(), started(e));
+            if e.turns.is_empty() {
+                b.conversation(id, channel, at, None);
+            }
+            for (n, t) in e.turns.iter().enumerate() {
+                let message = MessageFact {
+                    n: n as i64 + 1,
+                    outcome: t.outcome.as_str(),
+                    language: &t.language,
+                    response_ms: t.response_ms.map(i64::from),
+                };
+                b.conversation(id, channel, at, Some(message));
+            }
+            for f in &e.feedback {
+                match f {
+                    Feedback::Helpful { helpful, .. } => b.feedback(&id, Some(*helpful), None),
+                    Feedback::Rating(r) => b.feedback(&id, None, Some(i64::from(*r))),
+                }
+            }
+            for a in e
+                .activity
+                .iter()
+                .filter(|a| a.kind == ActivityKind::Message)
+            {
+                b.agent_message(&id, a.at_ms.min(i64::MAX as u64) as i64);
+            }
+            // Customers who came back within a week.
+            if let Some(customer) = &e.conversation.customer.id {
+                let from = e.conversation.started_ms;
+                let came_back = inner.by_id.values().any(|o| {
+                    o.conversation.customer.id.as_ref() == Some(customer)
+                        && o.conversation.started_ms > from
+                        && o.conversation.started_ms <= from + RETURN_WINDOW_MS
+                });
+                if came_back {
+                    b.returned(&id);
+                }
+            }
+        }
+        for t in inner.outbox.values() {
+            let e = &t.entry;
+            let key = e.ticket.conversation_id.as_str();
+            if !b.contains(&key) {
+                continue;
+            }
+            b.ticket(
+                &key,
+                TicketFact {
+                    reason: Some(e.ticket.reason.as_str()),
+                    category: Some(&e.ticket.category),
+                    priority: Some(e.ticket.priority.as_str()),
+                    state: e.state.as_str(),
+                    created_ms: e.created_ms.min(i64::MAX as u64) as i64,
+                    delivered_ms: e.delivered_ms.map(|d| d.min(i64::MAX as u64) as i64),
+                },
+            );
+        }
+        Ok(b.finish())
+    }
+
+    fn unanswered(&self, since_ms: u64, until_ms: u64) -> Result<Vec<Unanswered>> {
+        let inner = self.lock();
+        let mut gaps = Collector::default();
+        let in_window = |t: &Turn| (since_ms..until_ms).contains(&t.at_ms);
+        let unanswered = |e: &Entry, t: &Turn, reason: GapReason| Unanswered {
+            conversation: e.conversation.id.to_string(),
+            message: t.id.to_string(),
+            at_ms: t.at_ms,
+            language: t.language.clone(),
+            text: t.text.clone(),
+            reason,
+            article: t.article.clone(),
+        };
+        // The conversations whose ticket says the bot was not confident enough.
+        let unsure: std::collections::HashSet<&str> = inner
+            .outbox
+            .values()
+            .filter(|t| {
+                matches!(
+                    t.entry.ticket.reason,
+                    Reason::LowConfidence | Reason::RepeatedFallback
+                )
+            })
+            .map(|t| t.entry.ticket.conversation_id.as_str())
+            .collect();
+        // In the order of precedence of the SQL backends.
+        for e in inner.by_id.values() {
+            if unsure.contains(e.conversation.id.as_str()) {
+                for t in e.turns.iter().filter(|t| in_window(t)) {
+                    if matches!(t.outcome, Outcome::Escalate | Outcome::Clarify) {
+                        gaps.add(unanswered(e, t, GapReason::Escalated));
+                    }
+                }
+            }
+        }
+        for e in inner.by_id.values() {
+            for f in &e.feedback {
+                let Feedback::Helpful {
+                    message,
+                    helpful: false,
+                } = f
+                else {
+                    continue;
+                };
+                if let Some(t) = e.turns.iter().find(|t| &t.id == message) {
+                    if t.outcome == Outcome::Answer && in_window(t) {
+                        gaps.add(unanswered(e, t, GapReason::ThumbsDown));
+                    }
+                }
+            }
+        }
+        for e in inner.by_id.values() {
+            let turns: Vec<&Turn> = e.turns.iter().collect();
+            for (i, t) in turns.iter().enumerate() {
+                let taken = turns
+                    .get(i + 1)
+                    .is_some_and(|nx| nx.outcome == Outcome::Answer);
+                if t.outcome == Outcome::Clarify && !taken && in_window(t) {
+                    gaps.add(unanswered(e, t, GapReason::ChoiceNotTaken));
+                }
+            }
+        }
+        Ok(gaps.finish())
     }
 }
 

@@ -440,7 +440,7 @@ pub fn spawn_retention(
 
 /// Where conversations are kept, and the outbox of tickets beside them (an `Arc<dyn Store>`
 /// coerces to the `Arc<dyn Outbox>` the delivery worker wants). Every method may block.
-pub trait Store: Outbox + EventOutbox + Handovers {
+pub trait Store: Outbox + EventOutbox + Handovers + Reports {
     /// Serializes the turns of one conversation across every process that shares this store:
     /// taken before a turn reads the conversation, held until its commit, released when the
     /// guard drops (or, should the process die, when its database session ends). A backend

@@ -15,6 +15,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::sqlite::SqliteStore;
+use super::unanswered::Unanswered;
 use super::Result;
 
 /// How the report's rows are grouped.
@@ -103,15 +104,22 @@ pub struct KpiRow {
     /// From the ticket's creation (the escalation) to its delivery to the helpdesk, in
     /// milliseconds, over delivered tickets.
     pub escalation_to_delivery_ms: Percentiles,
+    /// From the ticket's creation (the escalation) to the first message an agent wrote into
+    /// the conversation, in milliseconds, over conversations an agent replied to.
+    pub first_human_response_ms: Percentiles,
     /// Tickets not delivered yet, and dead letters.
     pub tickets_pending: u64,
     pub tickets_dead: u64,
 }
 
-/// KPIs over the stored conversations. A backend answers from its own tables; the
-/// definitions are shared (this module's `Accumulator`).
+/// What the shop learns from its stored conversations: the KPIs and the messages nobody
+/// answered. Every store implements it (a supertrait of [`super::Store`]); a backend reads
+/// the facts from its own tables into a [`ReportBuilder`], which holds the definitions.
 pub trait Reports {
     fn report(&self, query: &ReportQuery) -> Result<Report>;
+    /// The messages nobody answered, sent in `[since_ms, until_ms)`, oldest first (the
+    /// definitions are in [`super::unanswered`]).
+    fn unanswered(&self, since_ms: u64, until_ms: u64) -> Result<Vec<Unanswered>>;
 }
 
 /// How long after a conversation the same customer coming back means it was not resolved at
@@ -125,11 +133,27 @@ struct Facts {
     messages: u64,
     answered: bool,
     escalated_message: bool,
-    thumbs_down_or_low_rating: bool,
-    ticket: bool,
+    thumbs_up: u64,
+    thumbs_down: u64,
+    ratings: [u64; 5],
+    /// The first ticket (the hand-over): reason, category, priority, creation time.
+    ticket: Option<FirstTicket>,
+    /// Per ticket: delivered after so many ms; pending; dead.
+    delivery_ms: Vec<u64>,
+    tickets_pending: u64,
+    tickets_dead: u64,
     /// The same customer started another conversation within `RETURN_WINDOW_MS`.
     returned: bool,
+    /// When an agent first wrote in the conversation.
+    first_agent_ms: Option<i64>,
+}
+
+#[derive(Debug)]
+struct FirstTicket {
     reason: Option<String>,
+    category: Option<String>,
+    priority: Option<String>,
+    created_ms: i64,
 }
 
 /// Sums of one group, turned into a `KpiRow` at the end.
@@ -147,6 +171,7 @@ struct Accumulator {
     down: u64,
     response_ms: Vec<u32>,
     delivery_ms: Vec<u64>,
+    human_ms: Vec<u64>,
     pending: u64,
     dead: u64,
 }
@@ -156,15 +181,39 @@ impl Accumulator {
     fn conversation(&mut self, f: &Facts) {
         self.conversations += 1;
         self.messages += f.messages;
-        let escalated = f.ticket || f.escalated_message;
+        self.up += f.thumbs_up;
+        self.down += f.thumbs_down;
+        for (a, b) in self.ratings.iter_mut().zip(f.ratings) {
+            *a += b;
+        }
+        let low_rating = f.ratings[0] + f.ratings[1] > 0;
+        let escalated = f.ticket.is_some() || f.escalated_message;
         // Deflected: the bot answered, nobody was handed the conversation, and the shopper
         // did not say the answers were bad.
-        let deflected = f.answered && !escalated && !f.thumbs_down_or_low_rating;
+        let deflected = f.answered && !escalated && f.thumbs_down == 0 && !low_rating;
         if escalated {
             self.escalated += 1;
-            let reason = f.reason.clone().unwrap_or_else(|| "no_ticket".into());
-            *self.by_reason.entry(reason).or_default() += 1;
+            let reason = f.ticket.as_ref().and_then(|t| t.reason.clone());
+            *self
+                .by_reason
+                .entry(reason.unwrap_or_else(|| "no_ticket".into()))
+                .or_default() += 1;
         }
+        if let Some(t) = &f.ticket {
+            *self
+                .by_category_priority
+                .entry((
+                    t.category.clone().unwrap_or_else(|| "none".into()),
+                    t.priority.clone().unwrap_or_else(|| "none".into()),
+                ))
+                .or_default() += 1;
+            if let Some(agent) = f.first_agent_ms {
+                self.human_ms.push((agent - t.created_ms).max(0) as u64);
+            }
+        }
+        self.delivery_ms.extend_from_slice(&f.delivery_ms);
+        self.pending += f.tickets_pending;
+        self.dead += f.tickets_dead;
         if deflected {
             self.deflected += 1;
             // First-contact resolution: deflected, and the customer did not come back within
@@ -194,6 +243,7 @@ impl Accumulator {
         self.down += o.down;
         self.response_ms.extend_from_slice(&o.response_ms);
         self.delivery_ms.extend_from_slice(&o.delivery_ms);
+        self.human_ms.extend_from_slice(&o.human_ms);
         self.pending += o.pending;
         self.dead += o.dead;
     }
@@ -209,6 +259,7 @@ impl Accumulator {
             .sum();
         self.response_ms.sort_unstable();
         self.delivery_ms.sort_unstable();
+        self.human_ms.sort_unstable();
         KpiRow {
             key,
             conversations: self.conversations,
@@ -239,6 +290,7 @@ impl Accumulator {
             thumbs_up_ratio: rate(self.up, self.up + self.down),
             response_ms: percentiles(&self.response_ms),
             escalation_to_delivery_ms: percentiles(&self.delivery_ms),
+            first_human_response_ms: percentiles(&self.human_ms),
             tickets_pending: self.pending,
             tickets_dead: self.dead,
         }
@@ -313,25 +365,228 @@ impl Groups {
     }
 }
 
+/// One message of a conversation, as the report needs it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct MessageFact<'a> {
+    /// Position in the conversation, from 1.
+    pub n: i64,
+    pub outcome: &'a str,
+    pub language: &'a str,
+    pub response_ms: Option<i64>,
+}
+
+/// One ticket of a conversation, as the report needs it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TicketFact<'a> {
+    pub reason: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub priority: Option<&'a str>,
+    /// `pending`, `delivered` or `dead`.
+    pub state: &'a str,
+    pub created_ms: i64,
+    pub delivered_ms: Option<i64>,
+}
+
+/// Builds a [`Report`] from the facts a backend reads, in any order, about the conversations
+/// that started in the window; `K` is the backend's key of a conversation. Facts about a
+/// conversation never given to [`ReportBuilder::conversation`] are ignored.
+pub(super) struct ReportBuilder<K> {
+    query: ReportQuery,
+    groups: Groups,
+    facts: Vec<Facts>,
+    at: HashMap<K, usize>,
+    /// The first message's language names the conversation's group; messages may come in
+    /// any order, so their response times wait for it.
+    pending_times: Vec<(usize, u32)>,
+    languages: Vec<Option<String>>,
+}
+
+impl<K: std::hash::Hash + Eq> ReportBuilder<K> {
+    pub(super) fn new(query: &ReportQuery) -> Self {
+        ReportBuilder {
+            query: *query,
+            groups: Groups::default(),
+            facts: Vec::new(),
+            at: HashMap::new(),
+            pending_times: Vec::new(),
+            languages: Vec::new(),
+        }
+    }
+
+    /// The window as the SQL backends bind it.
+    pub(super) fn window(&self) -> (i64, i64) {
+        (
+            self.query.since_ms.min(i64::MAX as u64) as i64,
+            self.query.until_ms.min(i64::MAX as u64) as i64,
+        )
+    }
+
+    /// A conversation that started in the window, with one of its messages (`None` for a
+    /// conversation without any). Called once per message; the header is read the first time.
+    pub(super) fn conversation(
+        &mut self,
+        key: K,
+        channel: &str,
+        started_ms: i64,
+        message: Option<MessageFact<'_>>,
+    ) {
+        let i = match self.at.get(&key) {
+            Some(&i) => i,
+            None => {
+                let group = match self.query.by {
+                    GroupBy::Day => self.groups.of_number(day_of(started_ms), day_label),
+                    GroupBy::Week => {
+                        // Monday-based week number: 1970-01-01 was a Thursday.
+                        let day = day_of(started_ms);
+                        let monday = day - (day + 3).rem_euclid(7);
+                        self.groups.of_number(monday, week_label)
+                    }
+                    GroupBy::Channel => self.groups.of_key(channel),
+                    // Known once the first message is seen.
+                    GroupBy::Language => usize::MAX,
+                };
+                self.facts.push(Facts {
+                    group,
+                    ..Facts::default()
+                });
+                self.languages.push(None);
+                self.at.insert(key, self.facts.len() - 1);
+                self.facts.len() - 1
+            }
+        };
+        let Some(m) = message else { return };
+        let f = &mut self.facts[i];
+        f.messages += 1;
+        match m.outcome {
+            "answer" => f.answered = true,
+            "escalate" => f.escalated_message = true,
+            _ => {}
+        }
+        if m.n == 1 {
+            self.languages[i] = Some(m.language.to_string());
+        }
+        if let Some(ms) = m.response_ms {
+            self.pending_times
+                .push((i, ms.clamp(0, i64::from(u32::MAX)) as u32));
+        }
+    }
+
+    /// Whether the conversation is in the report: the later facts are only read for those.
+    pub(super) fn contains(&self, key: &K) -> bool {
+        self.at.contains_key(key)
+    }
+
+    /// A thumb (`helpful`) or a rating (1 to 5) given in the conversation.
+    pub(super) fn feedback(&mut self, key: &K, helpful: Option<bool>, rating: Option<i64>) {
+        let Some(&i) = self.at.get(key) else { return };
+        let f = &mut self.facts[i];
+        match helpful {
+            Some(true) => f.thumbs_up += 1,
+            Some(false) => f.thumbs_down += 1,
+            None => {}
+        }
+        if let Some(rating) = rating {
+            if (1..=5).contains(&rating) {
+                f.ratings[rating as usize - 1] += 1;
+            }
+        }
+    }
+
+    /// A ticket of the conversation.
+    pub(super) fn ticket(&mut self, key: &K, t: TicketFact<'_>) {
+        let Some(&i) = self.at.get(key) else { return };
+        let f = &mut self.facts[i];
+        // A conversation has one ticket (its hand-over); the first created counts.
+        if f.ticket
+            .as_ref()
+            .is_none_or(|first| t.created_ms < first.created_ms)
+        {
+            f.ticket = Some(FirstTicket {
+                reason: t.reason.map(str::to_string),
+                category: t.category.map(str::to_string),
+                priority: t.priority.map(str::to_string),
+                created_ms: t.created_ms,
+            });
+        }
+        match t.state {
+            "delivered" => {
+                if let Some(delivered) = t.delivered_ms {
+                    f.delivery_ms.push((delivered - t.created_ms).max(0) as u64);
+                }
+            }
+            "dead" => f.tickets_dead += 1,
+            _ => f.tickets_pending += 1,
+        }
+    }
+
+    /// The same customer started another conversation within [`RETURN_WINDOW_MS`].
+    pub(super) fn returned(&mut self, key: &K) {
+        if let Some(&i) = self.at.get(key) {
+            self.facts[i].returned = true;
+        }
+    }
+
+    /// An agent wrote a message into the conversation at `at_ms`.
+    pub(super) fn agent_message(&mut self, key: &K, at_ms: i64) {
+        if let Some(&i) = self.at.get(key) {
+            let f = &mut self.facts[i];
+            f.first_agent_ms = Some(f.first_agent_ms.map_or(at_ms, |t| t.min(at_ms)));
+        }
+    }
+
+    pub(super) fn finish(mut self) -> Report {
+        if self.query.by == GroupBy::Language {
+            for (f, l) in self.facts.iter_mut().zip(&self.languages) {
+                f.group = self.groups.of_key(l.as_deref().unwrap_or("unknown"));
+            }
+        }
+        for (i, ms) in self.pending_times {
+            self.groups.accs[self.facts[i].group].1.response_ms.push(ms);
+        }
+        for f in &self.facts {
+            self.groups.accs[f.group].1.conversation(f);
+        }
+        let mut accs = self.groups.accs;
+        accs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut total = Accumulator::default();
+        for (_, a) in &accs {
+            total.merge(a);
+        }
+        Report {
+            since_ms: self.query.since_ms,
+            until_ms: self.query.until_ms,
+            by: self.query.by,
+            rows: accs.into_iter().map(|(k, a)| a.finish(k)).collect(),
+            total: total.finish("total".into()),
+        }
+    }
+}
+
 impl Reports for SqliteStore {
     fn report(&self, q: &ReportQuery) -> Result<Report> {
         self.read(|conn| {
-            // One snapshot for the four queries.
+            // One snapshot for the five queries.
             let tx = conn.transaction()?;
             let report = report_in(&tx, q)?;
             tx.commit()?;
             Ok(report)
         })
     }
+
+    fn unanswered(&self, since_ms: u64, until_ms: u64) -> Result<Vec<Unanswered>> {
+        self.read(|conn| {
+            let tx = conn.transaction()?;
+            let out = super::unanswered::sqlite(&tx, since_ms, until_ms)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
 }
 
 fn report_in(conn: &Connection, q: &ReportQuery) -> Result<Report> {
-    let since = q.since_ms.min(i64::MAX as u64) as i64;
-    let until = q.until_ms.min(i64::MAX as u64) as i64;
-    let mut groups = Groups::default();
-    let mut facts: Vec<Facts> = Vec::new();
-    // rowid → position in `facts`: integer keys, cheaper to hash than the text ids.
-    let mut at: HashMap<i64, usize> = HashMap::new();
+    // rowid keys: integers, cheaper to hash than the text ids.
+    let mut b: ReportBuilder<i64> = ReportBuilder::new(q);
+    let (since, until) = b.window();
 
     // 1. The conversations and their messages (the `messages_report` index alone).
     let mut stmt = conn.prepare(
@@ -340,62 +595,25 @@ fn report_in(conn: &Connection, q: &ReportQuery) -> Result<Report> {
          WHERE c.started_ms >= ?1 AND c.started_ms < ?2",
     )?;
     let mut rows = stmt.query(params![since, until])?;
-    // The first message's language names the conversation's group; messages may come in
-    // any order, so their response times wait for it.
-    let mut pending_times: Vec<(usize, u32)> = Vec::new();
-    let mut languages: Vec<Option<String>> = Vec::new();
     while let Some(r) = rows.next()? {
-        let rowid: i64 = r.get(0)?;
-        let i = match at.get(&rowid) {
-            Some(&i) => i,
-            None => {
-                let started: i64 = r.get(2)?;
-                let group = match q.by {
-                    GroupBy::Day => groups.of_number(day_of(started), day_label),
-                    GroupBy::Week => {
-                        // Monday-based week number: 1970-01-01 was a Thursday.
-                        let day = day_of(started);
-                        let monday = day - (day + 3).rem_euclid(7);
-                        groups.of_number(monday, week_label)
-                    }
-                    GroupBy::Channel => groups.of_key(r.get_ref(1)?.as_str().unwrap_or("unknown")),
-                    // Known once the first message is seen.
-                    GroupBy::Language => usize::MAX,
-                };
-                facts.push(Facts {
-                    group,
-                    ..Facts::default()
-                });
-                languages.push(None);
-                at.insert(rowid, facts.len() - 1);
-                facts.len() - 1
-            }
-        };
         let n: Option<i64> = r.get(3)?;
-        let Some(n) = n else { continue };
-        let f = &mut facts[i];
-        f.messages += 1;
-        match r.get_ref(4)?.as_str().unwrap_or("") {
-            "answer" => f.answered = true,
-            "escalate" => f.escalated_message = true,
-            _ => {}
-        }
-        if n == 1 {
-            languages[i] = Some(r.get(5)?);
-        }
-        if let Some(ms) = r.get::<_, Option<i64>>(6)? {
-            pending_times.push((i, ms.clamp(0, i64::from(u32::MAX)) as u32));
-        }
+        let message = match n {
+            Some(n) => Some(MessageFact {
+                n,
+                outcome: r.get_ref(4)?.as_str().unwrap_or(""),
+                language: r.get_ref(5)?.as_str().unwrap_or("unknown"),
+                response_ms: r.get(6)?,
+            }),
+            None => None,
+        };
+        b.conversation(
+            r.get(0)?,
+            r.get_ref(1)?.as_str().unwrap_or("unknown"),
+            r.get(2)?,
+            message,
+        );
     }
     drop(rows);
-    if q.by == GroupBy::Language {
-        for (f, l) in facts.iter_mut().zip(&languages) {
-            f.group = groups.of_key(l.as_deref().unwrap_or("unknown"));
-        }
-    }
-    for (i, ms) in pending_times {
-        groups.accs[facts[i].group].1.response_ms.push(ms);
-    }
 
     // 2. Feedback: thumbs and ratings.
     let mut stmt = conn.prepare(
@@ -405,26 +623,7 @@ fn report_in(conn: &Connection, q: &ReportQuery) -> Result<Report> {
     )?;
     let mut rows = stmt.query(params![since, until])?;
     while let Some(r) = rows.next()? {
-        let Some(&i) = at.get(&r.get::<_, i64>(0)?) else {
-            continue;
-        };
-        let acc = &mut groups.accs[facts[i].group].1;
-        match r.get::<_, Option<bool>>(1)? {
-            Some(true) => acc.up += 1,
-            Some(false) => {
-                acc.down += 1;
-                facts[i].thumbs_down_or_low_rating = true;
-            }
-            None => {}
-        }
-        if let Some(rating) = r.get::<_, Option<i64>>(2)? {
-            if (1..=5).contains(&rating) {
-                acc.ratings[rating as usize - 1] += 1;
-                if rating <= 2 {
-                    facts[i].thumbs_down_or_low_rating = true;
-                }
-            }
-        }
+        b.feedback(&r.get(0)?, r.get(1)?, r.get(2)?);
     }
     drop(rows);
 
@@ -437,70 +636,48 @@ fn report_in(conn: &Connection, q: &ReportQuery) -> Result<Report> {
     )?;
     let mut rows = stmt.query(params![since, until])?;
     while let Some(r) = rows.next()? {
-        let Some(&i) = at.get(&r.get::<_, i64>(0)?) else {
-            continue;
-        };
-        let f = &mut facts[i];
-        let acc = &mut groups.accs[f.group].1;
-        let reason: Option<String> = r.get(1)?;
-        let category: Option<String> = r.get(2)?;
-        let priority: Option<String> = r.get(3)?;
-        // A conversation has one ticket (its hand-over); count the first.
-        if !f.ticket {
-            f.ticket = true;
-            f.reason = reason;
-            *acc.by_category_priority
-                .entry((
-                    category.unwrap_or_else(|| "none".into()),
-                    priority.unwrap_or_else(|| "none".into()),
-                ))
-                .or_default() += 1;
-        }
-        match r.get_ref(4)?.as_str().unwrap_or("") {
-            "delivered" => {
-                let created: i64 = r.get(5)?;
-                if let Some(delivered) = r.get::<_, Option<i64>>(6)? {
-                    acc.delivery_ms.push((delivered - created).max(0) as u64);
-                }
-            }
-            "dead" => acc.dead += 1,
-            _ => acc.pending += 1,
-        }
+        b.ticket(
+            &r.get(0)?,
+            TicketFact {
+                reason: r.get_ref(1)?.as_str_or_null().ok().flatten(),
+                category: r.get_ref(2)?.as_str_or_null().ok().flatten(),
+                priority: r.get_ref(3)?.as_str_or_null().ok().flatten(),
+                state: r.get_ref(4)?.as_str().unwrap_or(""),
+                created_ms: r.get(5)?,
+                delivered_ms: r.get(6)?,
+            },
+        );
     }
     drop(rows);
 
     // 4. Customers who came back within a week (`conversations_by_customer_started`).
-    let mut stmt = conn.prepare(
-        "SELECT c.rowid FROM conversations c \
-         WHERE c.started_ms >= ?1 AND c.started_ms < ?2 AND c.customer_id IS NOT NULL \
-           AND EXISTS (SELECT 1 FROM conversations c2 WHERE c2.customer_id = c.customer_id \
-             AND c2.started_ms > c.started_ms AND c2.started_ms <= c.started_ms + ?3)",
-    )?;
+    let mut stmt = conn.prepare(RETURNED_SQL_SQLITE)?;
     let mut rows = stmt.query(params![since, until, RETURN_WINDOW_MS as i64])?;
     while let Some(r) = rows.next()? {
-        if let Some(&i) = at.get(&r.get::<_, i64>(0)?) {
-            facts[i].returned = true;
-        }
+        b.returned(&r.get(0)?);
     }
     drop(rows);
 
-    for f in &facts {
-        groups.accs[f.group].1.conversation(f);
+    // 5. The agents' first messages (the hand-over's activity).
+    let mut stmt = conn.prepare(
+        "SELECT c.rowid, MIN(a.at_ms) \
+         FROM conversations c JOIN activity a ON a.conversation_id = c.id \
+         WHERE c.started_ms >= ?1 AND c.started_ms < ?2 AND a.kind = 'message' \
+         GROUP BY c.rowid",
+    )?;
+    let mut rows = stmt.query(params![since, until])?;
+    while let Some(r) = rows.next()? {
+        b.agent_message(&r.get(0)?, r.get(1)?);
     }
-    let mut accs = groups.accs;
-    accs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut total = Accumulator::default();
-    for (_, a) in &accs {
-        total.merge(a);
-    }
-    Ok(Report {
-        since_ms: q.since_ms,
-        until_ms: q.until_ms,
-        by: q.by,
-        rows: accs.into_iter().map(|(k, a)| a.finish(k)).collect(),
-        total: total.finish("total".into()),
-    })
+    drop(rows);
+
+    Ok(b.finish())
 }
+
+const RETURNED_SQL_SQLITE: &str = "SELECT c.rowid FROM conversations c \
+     WHERE c.started_ms >= ?1 AND c.started_ms < ?2 AND c.customer_id IS NOT NULL \
+       AND EXISTS (SELECT 1 FROM conversations c2 WHERE c2.customer_id = c.customer_id \
+         AND c2.started_ms > c.started_ms AND c2.started_ms <= c.started_ms + ?3)";
 
 #[doc(hidden)]
 pub mod synthetic;

@@ -1,5 +1,5 @@
 //! The messages nobody answered, for the content-gap report (`concierge gaps`, `src/gaps/`):
-//! read from the SQLite store in one pass over a time window.
+//! read from the store ([`super::Reports::unanswered`]) in one pass over a time window.
 //!
 //! A message counts when:
 //! - it was **escalated** (or offered choices) in a conversation whose ticket says why:
@@ -12,10 +12,9 @@
 //! A message is listed once, with the first of these reasons. Its text is the masked one the
 //! store keeps.
 
-use rusqlite::params;
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::sqlite::SqliteStore;
 use super::Result;
 
 /// Why a message is in the content-gap report.
@@ -55,70 +54,81 @@ pub struct Unanswered {
     pub article: Option<String>,
 }
 
-impl SqliteStore {
-    /// The messages nobody answered, sent in `[since_ms, until_ms)`, oldest first.
-    pub fn unanswered(&self, since_ms: u64, until_ms: u64) -> Result<Vec<Unanswered>> {
-        let since = since_ms.min(i64::MAX as u64) as i64;
-        let until = until_ms.min(i64::MAX as u64) as i64;
-        self.read(|conn| {
-            let tx = conn.transaction()?;
-            let mut out: Vec<Unanswered> = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            // In order of precedence: a message is listed with the first reason it has.
-            let queries: [(GapReason, &str); 3] = [
-                (
-                    GapReason::Escalated,
-                    "SELECT m.conversation_id, m.id, m.at_ms, m.language, m.text, m.article \
-                     FROM messages m JOIN outbox o ON o.conversation_id = m.conversation_id \
-                     WHERE o.reason IN ('low_confidence', 'repeated_fallback') \
-                       AND m.outcome IN ('escalate', 'clarify') \
-                       AND m.at_ms >= ?1 AND m.at_ms < ?2",
-                ),
-                (
-                    GapReason::ThumbsDown,
-                    "SELECT m.conversation_id, m.id, m.at_ms, m.language, m.text, m.article \
-                     FROM feedback f JOIN messages m ON m.id = f.message_id \
-                     WHERE f.helpful = 0 AND m.outcome = 'answer' \
-                       AND m.at_ms >= ?1 AND m.at_ms < ?2",
-                ),
-                (
-                    GapReason::ChoiceNotTaken,
-                    "SELECT m.conversation_id, m.id, m.at_ms, m.language, m.text, m.article \
-                     FROM messages m LEFT JOIN messages nx \
-                       ON nx.conversation_id = m.conversation_id AND nx.n = m.n + 1 \
-                     WHERE m.outcome = 'clarify' AND (nx.id IS NULL OR nx.outcome <> 'answer') \
-                       AND m.at_ms >= ?1 AND m.at_ms < ?2",
-                ),
-            ];
-            for (reason, sql) in queries {
-                let mut stmt = tx.prepare(sql)?;
-                let mut rows = stmt.query(params![since, until])?;
-                while let Some(r) = rows.next()? {
-                    let message: String = r.get(1)?;
-                    if !seen.insert(message.clone()) {
-                        continue;
-                    }
-                    let at: i64 = r.get(2)?;
-                    out.push(Unanswered {
-                        conversation: r.get(0)?,
-                        message,
-                        at_ms: u64::try_from(at).unwrap_or(0),
-                        language: r.get(3)?,
-                        text: r.get(4)?,
-                        reason,
-                        article: r.get(5)?,
-                    });
-                }
-            }
-            tx.commit()?;
-            out.sort_by(|a, b| {
-                a.at_ms
-                    .cmp(&b.at_ms)
-                    .then_with(|| a.message.cmp(&b.message))
-            });
-            Ok(out)
-        })
+/// The three queries, in order of precedence (a message is listed with the first reason it
+/// has). SQL both backends accept; `?1`/`?2` are the window, renumbered for PostgreSQL.
+pub(super) const QUERIES: [(GapReason, &str); 3] = [
+    (
+        GapReason::Escalated,
+        "SELECT m.conversation_id, m.id, m.at_ms, m.language, m.text, m.article \
+         FROM messages m JOIN outbox o ON o.conversation_id = m.conversation_id \
+         WHERE o.reason IN ('low_confidence', 'repeated_fallback') \
+           AND m.outcome IN ('escalate', 'clarify') \
+           AND m.at_ms >= ?1 AND m.at_ms < ?2",
+    ),
+    (
+        GapReason::ThumbsDown,
+        "SELECT m.conversation_id, m.id, m.at_ms, m.language, m.text, m.article \
+         FROM feedback f JOIN messages m ON m.id = f.message_id \
+         WHERE f.helpful = FALSE AND m.outcome = 'answer' \
+           AND m.at_ms >= ?1 AND m.at_ms < ?2",
+    ),
+    (
+        GapReason::ChoiceNotTaken,
+        "SELECT m.conversation_id, m.id, m.at_ms, m.language, m.text, m.article \
+         FROM messages m LEFT JOIN messages nx \
+           ON nx.conversation_id = m.conversation_id AND nx.n = m.n + 1 \
+         WHERE m.outcome = 'clarify' AND (nx.id IS NULL OR nx.outcome <> 'answer') \
+           AND m.at_ms >= ?1 AND m.at_ms < ?2",
+    ),
+];
+
+/// Collects the rows of [`QUERIES`], in their order: each message once, with its first
+/// reason; oldest first at the end.
+#[derive(Default)]
+pub(super) struct Collector {
+    out: Vec<Unanswered>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Collector {
+    pub(super) fn add(&mut self, u: Unanswered) {
+        if self.seen.insert(u.message.clone()) {
+            self.out.push(u);
+        }
     }
+
+    pub(super) fn finish(mut self) -> Vec<Unanswered> {
+        self.out.sort_by(|a, b| {
+            a.at_ms
+                .cmp(&b.at_ms)
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        self.out
+    }
+}
+
+/// The unanswered messages of `[since_ms, until_ms)` in the SQLite store.
+pub(super) fn sqlite(conn: &Connection, since_ms: u64, until_ms: u64) -> Result<Vec<Unanswered>> {
+    let since = since_ms.min(i64::MAX as u64) as i64;
+    let until = until_ms.min(i64::MAX as u64) as i64;
+    let mut c = Collector::default();
+    for (reason, sql) in QUERIES {
+        let mut stmt = conn.prepare(sql)?;
+        let mut rows = stmt.query(params![since, until])?;
+        while let Some(r) = rows.next()? {
+            let at: i64 = r.get(2)?;
+            c.add(Unanswered {
+                conversation: r.get(0)?,
+                message: r.get(1)?,
+                at_ms: u64::try_from(at).unwrap_or(0),
+                language: r.get(3)?,
+                text: r.get(4)?,
+                reason,
+                article: r.get(5)?,
+            });
+        }
+    }
+    Ok(c.finish())
 }
 
 #[cfg(test)]
@@ -126,6 +136,8 @@ mod tests {
     use super::*;
     use crate::store::contract::{start, ticket, turn};
     use crate::store::outbox::Handoff;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::Reports;
     use crate::store::{Customer, Feedback, Outcome, Store};
 
     fn said(text: &str, at: u64, outcome: Outcome) -> crate::store::Turn {
