@@ -22,6 +22,7 @@ mod packaging;
 mod readme;
 mod receiver;
 mod replicas;
+mod report;
 mod semantic;
 mod server;
 mod shop_content;
