@@ -218,9 +218,11 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let kb = tempfile::tempdir().expect("a temporary folder");
         without_questions(&root.join("knowledge-base"), kb.path());
-        let mut s = Settings::default();
-        s.knowledge_base = kb.path().to_path_buf();
-        s.intents = root.join("intents");
+        let mut s = Settings {
+            knowledge_base: kb.path().to_path_buf(),
+            intents: root.join("intents"),
+            ..Settings::default()
+        };
         s.semantic.enabled = false;
         let engine = Engine::load(&s).expect("the demo shop").0;
         let found = engine.self_calibration()[0].expect("self-calibration is on by default");
