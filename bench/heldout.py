@@ -20,6 +20,12 @@ any, questions.jsonl; no config file: the default configuration), runs the relea
 The held-out shops are measured here, never tuned on: do not read their questions to fit
 weights, thresholds or word lists (see docs/quality.md).
 
+--config FILE runs the hybrid engine on every shop with that config file (its `semantic:`
+model, languages, thresholds and calibration; the shop's knowledge base and intents as
+always), --demo-config FILE on the demo shop only (default: --config, else concierge.yaml).
+The lexical runs keep their default configuration. docs/semantic-models.md measures
+multilingual-e5-small this way, with calibrations fitted on the demo shop.
+
 --write FILE replaces the part of FILE between the markers
 `<!-- heldout:begin -->` and `<!-- heldout:end -->` with the tables, the date and the commit.
 
@@ -80,20 +86,27 @@ def shops() -> list[tuple[str, Path, Path, list[str]]]:
     return out
 
 
-def env_for(mode: str) -> dict[str, str]:
+def env_for(mode: str, config: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CONCIERGE_CONFIG", "CONCIERGE_LOG")}
-    env.setdefault("CONCIERGE_MODEL", str(REPO / "models" / "all-MiniLM-L6-v2"))
+    if config is None:
+        env.setdefault("CONCIERGE_MODEL", str(REPO / "models" / "all-MiniLM-L6-v2"))
+    else:
+        # The config file names the model (CONCIERGE_MODEL would override it).
+        env.pop("CONCIERGE_MODEL", None)
     env["CONCIERGE_LEXICAL_ONLY"] = "true" if mode == "lexical" else "false"
     return env
 
 
-def evaluate(binary: Path, cwd: Path, questions: Path, sources: list[str], mode: str) -> list[dict]:
+def evaluate(binary: Path, cwd: Path, questions: Path, sources: list[str], mode: str,
+             config: Path | None = None) -> list[dict]:
     """Every question's line of `eval --dump`."""
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "dump.jsonl"
         args = [str(binary), "eval", str(questions), *sources, "--dump", str(dump), "--json"]
+        if config is not None:
+            args += ["--config", str(config.resolve())]
         t0 = time.monotonic()
-        p = subprocess.run(args, cwd=cwd, env=env_for(mode), capture_output=True, text=True)
+        p = subprocess.run(args, cwd=cwd, env=env_for(mode, config), capture_output=True, text=True)
         if p.returncode not in (0, 1) or not dump.is_file():
             raise Failure(f"`{' '.join(args)}` ({mode}) exited with {p.returncode}\n{p.stderr.strip()}")
         log(f"  {questions} ({mode}): {time.monotonic() - t0:.1f} s")
@@ -162,6 +175,8 @@ def main() -> int:
     ap.add_argument("--mode", choices=MODES, action="append", help="only this engine (repeatable)")
     ap.add_argument("--shop", action="append", help="only shops whose name starts with this (repeatable)")
     ap.add_argument("--json", action="store_true", help="print the counts as JSON")
+    ap.add_argument("--config", type=Path, help="the hybrid runs read this config file")
+    ap.add_argument("--demo-config", type=Path, help="the demo shop's hybrid run reads this one")
     ap.add_argument("--write", type=Path, metavar="FILE", help="put the tables into FILE between the markers")
     args = ap.parse_args()
     modes = args.mode or list(MODES)
@@ -173,7 +188,11 @@ def main() -> int:
         for name, cwd, questions, sources in shops():
             if args.shop and not any(name.startswith(s) for s in args.shop):
                 continue
-            results[name] = {mode: stats(evaluate(args.bin, cwd, questions, sources, mode)) for mode in modes}
+            config = (args.demo_config or args.config) if cwd == REPO else args.config
+            results[name] = {
+                mode: stats(evaluate(args.bin, cwd, questions, sources, mode, config if mode == "hybrid" else None))
+                for mode in modes
+            }
     except Failure as e:
         log(f"error: {e}")
         return 2
@@ -181,7 +200,8 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     out = "\n\n".join(table(n, r) for n, r in results.items())
-    stamp = f"Measured {dt.date.today().isoformat()} at commit {commit()} by `python3 bench/heldout.py`."
+    configs = "".join(f" --{k.replace('_', '-')} {v}" for k, v in (("config", args.config), ("demo_config", args.demo_config)) if v)
+    stamp = f"Measured {dt.date.today().isoformat()} at commit {commit()} by `python3 bench/heldout.py{configs}`."
     print(stamp + "\n\n" + out)
     if args.write:
         text = args.write.read_text() if args.write.is_file() else f"{BEGIN}\n{END}\n"
