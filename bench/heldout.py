@@ -70,7 +70,9 @@ def default_binary() -> Path:
 def shops() -> list[tuple[str, Path, Path, list[str]]]:
     """(name, working folder, labelled set, source arguments) of the demo shop and every
     held-out shop."""
-    out = [("demo (tuned on)", REPO, REPO / "tests" / "eval" / "questions.jsonl", [])]
+    # Its folders named, so that a config file from elsewhere (--config) finds them too.
+    demo = ["--kb", str(REPO / "knowledge-base"), "--intents", str(REPO / "intents")]
+    out = [("demo (tuned on)", REPO, REPO / "tests" / "eval" / "questions.jsonl", demo)]
     root = REPO / "tests" / "shops"
     for shop in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         questions = shop / "questions.jsonl"
