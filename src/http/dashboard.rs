@@ -21,6 +21,7 @@ use crate::window::{Window, WindowError};
 const PAGE_HTML: &str = include_str!("assets/dashboard.html");
 const PAGE_JS: &str = include_str!("assets/dashboard.js");
 const PAGE_CSS: &str = include_str!("assets/dashboard.css");
+const FAVICON: &str = include_str!("assets/favicon.svg");
 /// Chart.js's UMD build as `scripts/vendor-chartjs` extracted it (its sha256 is checked
 /// against the script's in the tests below).
 const CHART_JS: &str = include_str!("assets/vendor/chart.umd.min.js");
@@ -40,6 +41,7 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/", get(page))
         .route("/admin/dashboard.js", get(script))
         .route("/admin/dashboard.css", get(style))
+        .route("/admin/favicon.svg", get(favicon))
         .route("/admin/chart.umd.min.js", get(chart_js))
         .route("/admin/chart.js-LICENSE.md", get(chart_js_license))
         .route_layer(middleware::from_fn_with_state(
@@ -91,6 +93,10 @@ async fn script() -> Response {
 
 async fn style() -> Response {
     asset("text/css; charset=utf-8", PAGE_CSS)
+}
+
+async fn favicon() -> Response {
+    asset("image/svg+xml", FAVICON)
 }
 
 async fn chart_js() -> Response {

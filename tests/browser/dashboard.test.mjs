@@ -26,7 +26,11 @@ async function open(width, height) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => {
-    if (m.type() === "error" && !/status of 401/.test(m.text())) errors.push(m.text());
+    if (m.type() === "error" && !/status of 40[14]/.test(m.text())) errors.push(m.text());
+  });
+  // Every failed load, by URL (the console line does not say which); 401s are the sign-in's.
+  page.on("response", (r) => {
+    if (r.status() >= 400 && r.status() !== 401) errors.push(`${r.status()} ${r.url()}`);
   });
   return { page, errors };
 }

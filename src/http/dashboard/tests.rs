@@ -134,6 +134,7 @@ async fn with_a_token_the_page_is_open_and_the_api_needs_the_token() {
         "/admin/",
         "/admin/dashboard.js",
         "/admin/dashboard.css",
+        "/admin/favicon.svg",
         "/admin/chart.umd.min.js",
     ] {
         let a = get(&app, path, None).await;
