@@ -4,7 +4,8 @@
 // the page shows and compares them with the expected ones (passed by tests/it/dashboard.rs),
 // checks the charts are drawn (Chart.js instances on canvases of non-zero size), the gaps
 // section, the phone layout (no horizontal scroll at 390 px) and that nothing broke the
-// Content-Security-Policy. Screenshots: dashboard-desktop.png, dashboard-phone.png.
+// Content-Security-Policy. Screenshots: dashboard-desktop.png, dashboard-phone.png (whole page) and
+// dashboard-phone-top.png (the first screen).
 // Usage: node tests/browser/dashboard.test.mjs http://127.0.0.1:PORT/ SCREENSHOT_DIR TOKEN PATH EXPECTED_JSON
 import assert from "node:assert/strict";
 import { args, launch, Steps } from "./harness.mjs";
@@ -175,6 +176,7 @@ try {
     const canvas = await phone.page.locator("#chart-rates").boundingBox();
     assert.ok(canvas.width > 200 && canvas.width <= 390, `chart ${canvas.width} px wide`);
     await phone.page.screenshot({ path: `${shots}/dashboard-phone.png`, fullPage: true });
+    await phone.page.screenshot({ path: `${shots}/dashboard-phone-top.png` });
     assert.deepEqual(phone.errors, []);
   });
 } catch (e) {

@@ -287,3 +287,23 @@ async fn turns_recorded_through_the_store_show_in_the_report() {
     assert_eq!(v["rows"][0]["key"], "web");
     assert_eq!(v["total"]["response_ms"]["p50"], 40);
 }
+
+#[test]
+fn the_openapi_document_lists_the_dashboard_api() {
+    let doc: Value = serde_json::from_str(&super::super::routes::openapi_json()).unwrap();
+    for p in ["/admin/api/report", "/admin/api/gaps"] {
+        let get = &doc["paths"][p]["get"];
+        assert!(get.is_object(), "{p}");
+        let params: Vec<&str> = get["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            params.contains(&"since") && params.contains(&"until"),
+            "{p}: {params:?}"
+        );
+        assert!(get["responses"]["401"].is_object(), "{p}");
+    }
+}
