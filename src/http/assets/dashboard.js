@@ -25,6 +25,7 @@
     return `${count.format(Math.round(ms / 360_000) / 10)} h`;
   };
   const isoDate = (ms) => new Date(ms).toISOString().slice(0, 10);
+  const utc = (ms) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
   const text = (el, s) => { el.textContent = s; return el; };
   const make = (tag, cls, s) => {
     const el = document.createElement(tag);
@@ -308,7 +309,7 @@
       $("login").hidden = true;
       $("dashboard").hidden = false;
       $("sign-out").hidden = !token();
-      text($("window-text"), `Conversations that started from ${new Date(report.since_ms).toISOString()} until ${new Date(report.until_ms).toISOString()} (UTC), per ${report.by}.`);
+      text($("window-text"), `Conversations that started from ${utc(report.since_ms)} until ${utc(report.until_ms)} (excluded), per ${report.by}.`);
       renderTotals(report.total);
       renderRows(report.rows);
       renderCharts(report);
