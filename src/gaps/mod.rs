@@ -89,7 +89,7 @@ pub struct Group {
 struct Item<'a> {
     message: &'a Unanswered,
     terms: BTreeSet<String>,
-    embedding: Option<Vec<f32>>,
+    embedding: Option<&'a [f32]>,
 }
 
 fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f32 {
@@ -116,7 +116,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// How alike two messages are, in [0, 1]; `None` when below both thresholds.
 fn alike(a: &Item<'_>, b: &Item<'_>, s: Similarity) -> Option<f32> {
     let terms = jaccard(&a.terms, &b.terms);
-    let cos = match (&a.embedding, &b.embedding) {
+    let cos = match (a.embedding, b.embedding) {
         (Some(x), Some(y)) => cosine(x, y),
         _ => 0.0,
     };
@@ -145,11 +145,12 @@ struct Building {
 /// texts come first), so a large group costs no more than this.
 const COMPARED: usize = 24;
 
-/// The embedding of each message (in `order`), each distinct text embedded once: a window
-/// of a busy shop repeats the same few questions thousands of times.
-fn embed_distinct(engine: &Engine, order: &[&Unanswered]) -> Vec<Option<Vec<f32>>> {
+/// The embeddings of the distinct texts of `order` (a window of a busy shop repeats the same
+/// few questions thousands of times, each is embedded once), and for each message the index
+/// of its text's; empty without the semantic layer.
+fn embed_distinct(engine: &Engine, order: &[&Unanswered]) -> (Vec<Option<Vec<f32>>>, Vec<usize>) {
     if !engine.is_semantic() {
-        return vec![None; order.len()];
+        return (Vec::new(), Vec::new());
     }
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut distinct: Vec<&str> = Vec::new();
@@ -162,8 +163,7 @@ fn embed_distinct(engine: &Engine, order: &[&Unanswered]) -> Vec<Option<Vec<f32>
             })
         })
         .collect();
-    let vectors = engine.embed_messages(&distinct);
-    slots.into_iter().map(|k| vectors[k].clone()).collect()
+    (engine.embed_messages(&distinct), slots)
 }
 
 /// The content-gap report of a time window, as `concierge gaps --json` and the dashboard
@@ -226,11 +226,12 @@ pub fn find(engine: &Engine, messages: &[Unanswered], similarity: Similarity) ->
             .then_with(|| a.message.cmp(&b.message))
     });
     let mut analyzers: HashMap<&str, Analyzer> = HashMap::new();
-    let embeddings = embed_distinct(engine, &order);
+    let (vectors, slots) = embed_distinct(engine, &order);
     let items: Vec<Item<'_>> = order
         .iter()
-        .zip(embeddings)
-        .map(|(m, embedding)| {
+        .enumerate()
+        .map(|(i, m)| {
+            let embedding = slots.get(i).and_then(|&k| vectors.get(k)?.as_deref());
             let analyzer = analyzers
                 .entry(m.language.as_str())
                 .or_insert_with(|| Analyzer::for_language(&m.language));
