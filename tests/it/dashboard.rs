@@ -128,7 +128,10 @@ fn the_dashboard_shows_exactly_the_kpis_of_a_generated_history() {
     // The API is the CLI's report, with the token only.
     let window = format!("since={SINCE}&until={UNTIL}");
     for by in ["day", "week", "language", "channel"] {
+        let started = std::time::Instant::now();
         let served = api(&server, &format!("/admin/api/report?{window}&by={by}"));
+        // For the record (not a limit): how long the report of 400,000 messages took.
+        eprintln!("/admin/api/report by {by}: {:?}", started.elapsed());
         let printed = cli("report", data.path(), &["--by", by]);
         assert_eq!(
             served, printed,
@@ -158,7 +161,9 @@ fn the_dashboard_shows_exactly_the_kpis_of_a_generated_history() {
         .expect_error(401, "unauthorized");
 
     // The content-gap report is the CLI's too.
+    let started = std::time::Instant::now();
     let gaps = api(&server, &format!("/admin/api/gaps?{window}&limit=20"));
+    eprintln!("/admin/api/gaps: {:?}", started.elapsed());
     let mut printed = concierge([
         "gaps",
         "--json",
