@@ -99,6 +99,39 @@ pub struct Outcome1 {
     /// The best candidate is the expected article or intent (and the bot did not escalate).
     pub top1: bool,
     pub features: Features,
+    /// The best few candidates after ranking, for diagnosis (`eval --dump`).
+    pub candidates: Vec<Ranked>,
+}
+
+/// One ranked candidate in a dump: the article or intent id, its language and score.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranked {
+    pub id: String,
+    pub intent: bool,
+    pub lang: String,
+    pub score: f32,
+}
+
+/// How many candidates a dump line lists.
+const DUMP_CANDIDATES: usize = 10;
+
+fn ranked(engine: &Engine, a: &Analysis) -> Vec<Ranked> {
+    a.candidates
+        .iter()
+        .take(DUMP_CANDIDATES)
+        .map(|c| {
+            let (article, intent) = engine.target_ids(c.target);
+            Ranked {
+                id: intent
+                    .map(|i| i.to_string())
+                    .or_else(|| article.map(|a| a.to_string()))
+                    .unwrap_or_default(),
+                intent: intent.is_some(),
+                lang: c.lang.clone(),
+                score: c.score,
+            }
+        })
+        .collect()
 }
 
 impl Outcome1 {
@@ -170,6 +203,7 @@ pub fn run_reporting(
                 expect: l.expect.clone(),
                 lang: l.lang.clone().unwrap_or_else(|| reply.language.clone()),
                 features: analysis.features,
+                candidates: ranked(engine, &analysis),
                 reply,
                 top1,
             }

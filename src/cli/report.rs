@@ -109,7 +109,7 @@ fn opt(v: Option<f64>) -> String {
 fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<12} {:>8} {:>9} {:>9} {:>7} {:>5} {:>6} {:>9} {:>9} {:>11}",
+        "{:<12} {:>8} {:>9} {:>9} {:>7} {:>5} {:>6} {:>9} {:>9} {:>11} {:>11}",
         "",
         "convs",
         "deflect",
@@ -119,12 +119,13 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         "thumb+",
         "resp p50",
         "resp p95",
-        "deliv p50"
+        "deliv p50",
+        "human p50"
     )?;
     for row in r.rows.iter().chain(std::iter::once(&r.total)) {
         writeln!(
             out,
-            "{:<12} {:>8} {:>9} {:>9} {:>7} {:>5} {:>6} {:>9} {:>9} {:>11}",
+            "{:<12} {:>8} {:>9} {:>9} {:>7} {:>5} {:>6} {:>9} {:>9} {:>11} {:>11}",
             row.key,
             row.conversations,
             pct(row.deflection_rate),
@@ -137,6 +138,7 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             num(row.response_ms.p50).to_string() + "ms",
             num(row.response_ms.p95).to_string() + "ms",
             num(row.escalation_to_delivery_ms.p50.map(|v| v / 1000)).to_string() + "s",
+            num(row.first_human_response_ms.p50.map(|v| v / 1000)).to_string() + "s",
         )?;
     }
     if !r.total.escalated_by_reason.is_empty() {
@@ -158,7 +160,7 @@ fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     Ok(())
 }
 
-const CSV_HEADER: &str = "key,conversations,messages,deflected,deflection_rate,escalated,escalation_rate,first_contact_resolved,first_contact_resolution_rate,csat_count,csat_average,csat_1,csat_2,csat_3,csat_4,csat_5,thumbs_up,thumbs_down,thumbs_up_ratio,response_ms_count,response_ms_p50,response_ms_p95,escalation_to_delivery_ms_count,escalation_to_delivery_ms_p50,escalation_to_delivery_ms_p95,tickets_pending,tickets_dead,escalated_by_reason,escalated_by_category_priority";
+const CSV_HEADER: &str = "key,conversations,messages,deflected,deflection_rate,escalated,escalation_rate,first_contact_resolved,first_contact_resolution_rate,csat_count,csat_average,csat_1,csat_2,csat_3,csat_4,csat_5,thumbs_up,thumbs_down,thumbs_up_ratio,response_ms_count,response_ms_p50,response_ms_p95,escalation_to_delivery_ms_count,escalation_to_delivery_ms_p50,escalation_to_delivery_ms_p95,first_human_response_ms_count,first_human_response_ms_p50,first_human_response_ms_p95,tickets_pending,tickets_dead,escalated_by_reason,escalated_by_category_priority";
 
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
 fn field(s: &str) -> String {
@@ -190,7 +192,7 @@ fn csv_row(row: &KpiRow) -> String {
         .collect();
     let d = row.csat.distribution;
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         field(&row.key),
         row.conversations,
         row.messages,
@@ -212,6 +214,7 @@ fn csv_row(row: &KpiRow) -> String {
         opt(row.thumbs_up_ratio),
         percentile_fields(&row.response_ms),
         percentile_fields(&row.escalation_to_delivery_ms),
+        percentile_fields(&row.first_human_response_ms),
         format_args!("{},{}", row.tickets_pending, row.tickets_dead),
         field(&reasons.join(";")),
         field(&cp.join(";")),

@@ -598,6 +598,34 @@ pub fn profile(
         })
 }
 
+/// How many attention cells (texts × padded length²) one forward pass may hold: 16 texts of
+/// 128 pieces. Each cell is a float per head in each of the attention's intermediate
+/// matrices, so this bounds the peak memory of embedding long sections (one text of 512 at a time).
+#[cfg_attr(not(feature = "semantic"), allow(dead_code))]
+const ATTENTION_BUDGET: usize = 16 * 128 * 128;
+
+/// Consecutive runs of texts, in order, each padded to its longest (`lengths` in pieces)
+/// within `budget` attention cells; a text alone over the budget is a run of its own.
+#[cfg_attr(not(feature = "semantic"), allow(dead_code))]
+fn attention_runs(lengths: &[usize], budget: usize) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let (mut start, mut longest) = (0, 0);
+    for (i, &n) in lengths.iter().enumerate() {
+        let wider = longest.max(n);
+        if i > start && (i + 1 - start) * wider * wider > budget {
+            runs.push(start..i);
+            start = i;
+            longest = n;
+        } else {
+            longest = wider;
+        }
+    }
+    if start < lengths.len() {
+        runs.push(start..lengths.len());
+    }
+    runs
+}
+
 #[cfg(feature = "semantic")]
 mod backend {
     //! The embedder thread's side: rust-bert itself.
@@ -615,7 +643,9 @@ mod backend {
     use rust_tokenizers::tokenizer::TruncationStrategy;
     use tch::{nn, Device, Tensor};
 
-    use super::{model_input, normalize, Layout, TokenizerKind, BATCH};
+    use super::{
+        attention_runs, model_input, normalize, Layout, TokenizerKind, ATTENTION_BUDGET, BATCH,
+    };
 
     /// A sentence-transformers model (transformer, pooling, normalization) built from
     /// rust-bert's parts, as `SentenceEmbeddingsModel` builds it, but owning the weights: see
@@ -744,11 +774,24 @@ mod backend {
             }
         }
 
-        /// Mean-pooled (or as `1_Pooling/config.json` says) vectors, not yet normalized.
+        /// Mean-pooled (or as `1_Pooling/config.json` says) vectors, not yet normalized. The
+        /// texts go through the transformer in runs whose padded attention stays within
+        /// [`ATTENTION_BUDGET`] ([`attention_runs`]): a batch of 32 sections of 512 pieces
+        /// alone would hold 32 × 12 × 512 × 512 floats per attention matrix.
         pub(super) fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
             if texts.is_empty() {
                 return Ok(Vec::new());
             }
+            let lengths = self.tokenize(texts).lengths;
+            let mut out = Vec::with_capacity(texts.len());
+            for run in attention_runs(&lengths, ATTENTION_BUDGET) {
+                out.extend(self.encode_padded(&texts[run])?);
+            }
+            Ok(out)
+        }
+
+        /// `encode` of texts padded together, in one forward pass.
+        fn encode_padded(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
             let tokens = self.tokenize(texts);
             tch::no_grad(|| {
                 let (hidden, _) = self
@@ -1306,6 +1349,27 @@ fn parse(bytes: &[u8], model: &str, dim: usize) -> Option<HashMap<[u8; 32], Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attention_runs_keep_padded_batches_within_the_budget() {
+        // Short messages: all together.
+        let all = attention_runs(&[10; 32], 32 * 128 * 128);
+        assert_eq!((all.len(), all[0].clone()), (1, 0..32));
+        // Sorted by length as the engine sends them: short ones together, long ones in twos.
+        let lengths = [20, 20, 30, 120, 128, 300, 512, 512, 512];
+        let runs = attention_runs(&lengths, 32 * 128 * 128);
+        assert_eq!(runs, [0..5, 5..7, 7..9]);
+        for r in &runs {
+            let longest = lengths[r.clone()].iter().max().unwrap();
+            assert!(r.len() * longest * longest <= 32 * 128 * 128 || r.len() == 1);
+        }
+        // A text over the budget alone, every text once, in order.
+        assert_eq!(attention_runs(&[5, 1000, 5], 100), [0..1, 1..2, 2..3]);
+        assert_eq!(
+            attention_runs(&[], 100),
+            Vec::<std::ops::Range<usize>>::new()
+        );
+    }
 
     fn unit(v: &[f32]) -> Vec<f32> {
         let mut v = v.to_vec();

@@ -25,6 +25,8 @@ pub fn check_all(make: Factory<'_>) {
     events_commit_with_their_turn_and_go_in_order_after_the_ticket(&*make());
     activity_commits_with_the_handoff_and_is_masked(&*make());
     an_inbound_request_id_is_accepted_once(&*make());
+    the_report_counts_what_was_recorded(&*make());
+    unanswered_lists_escalated_thumbed_down_and_untaken_choices_once_each(&*make());
 }
 
 pub fn customer(id: &str, name: Option<&str>, email: Option<&str>) -> Customer {
@@ -730,4 +732,201 @@ pub fn an_inbound_request_id_is_accepted_once(store: &dyn Store) {
     assert!(store.first_seen("msg_2", 10_002, 0).unwrap());
     // Forgotten once older than the window (its timestamp refuses it by then).
     assert!(store.first_seen("msg_1", 20_000, 15_000).unwrap());
+}
+
+fn said(text: &str, at: u64, outcome: Outcome, language: &str, response_ms: Option<u32>) -> Turn {
+    Turn {
+        outcome,
+        language: language.into(),
+        intent: None,
+        response_ms,
+        ..turn(text, at)
+    }
+}
+
+/// 2026-01-01T00:00:00Z.
+const JAN_1: u64 = 1_767_225_600_000;
+const DAY: u64 = 86_400_000;
+
+/// The KPIs of a few conversations recorded through the store's API (the definitions are in
+/// `docs/kpis.md`; the generated year of history is in `report/tests.rs`).
+pub fn the_report_counts_what_was_recorded(store: &dyn Store) {
+    use crate::store::report::{GroupBy, ReportQuery};
+    // a: en, web, customer r1; answered, thumbs up. r1 comes back a day later (d), so a is
+    // deflected but not resolved at the first contact.
+    let a = start(store, "web", customer("r1", None, None), JAN_1);
+    let first = said(
+        "where is my parcel",
+        JAN_1 + 1_000,
+        Outcome::Answer,
+        "en",
+        Some(40),
+    );
+    let first_id = first.id.clone();
+    store.record_turn(&a, first, None, None).unwrap();
+    store
+        .add_feedback(
+            &a,
+            Feedback::Helpful {
+                message: first_id,
+                helpful: true,
+            },
+        )
+        .unwrap();
+    // b: nl, api; escalated without a ticket, rated 2.
+    let b = start(store, "api", Customer::default(), JAN_1 + 5_000);
+    let t = said("iemand?", JAN_1 + 6_000, Outcome::Escalate, "nl", Some(60));
+    store.record_turn(&b, t, None, None).unwrap();
+    store.add_feedback(&b, Feedback::Rating(2)).unwrap();
+    // c: es, web; choices, then a ticket for low confidence, delivered a minute after its
+    // creation; an agent writes 90 s after it.
+    let c = start(store, "web", Customer::default(), JAN_1 + 7_000);
+    let t = said(
+        "y el regalo",
+        JAN_1 + 8_000,
+        Outcome::Clarify,
+        "es",
+        Some(20),
+    );
+    store.record_turn(&c, t, None, None).unwrap();
+    let mut tk = ticket(&c, "y el regalo?");
+    tk.reason = Reason::LowConfidence;
+    tk.priority = Priority::High;
+    let esc = said(
+        "envolver para regalo",
+        JAN_1 + 9_000,
+        Outcome::Escalate,
+        "es",
+        None,
+    );
+    store
+        .record_turn(&c, esc, Some(&handed_over(&tk)), Some(&tk))
+        .unwrap();
+    let created = store.list(None, 10).unwrap()[0].created_ms;
+    store.mark_delivered(&tk.id, created + 60_000).unwrap();
+    for at in [created + 90_000, created + 200_000] {
+        let reply = Activity {
+            agent: Some("Sam".into()),
+            text: Some("Claro".into()),
+            ..Activity::new(ActivityKind::Message, at)
+        };
+        store.record_activity(&c, &reply, None, None, &[]).unwrap();
+    }
+    // d: en, web, r1 again; answered. e: the day after the window.
+    let d = start(store, "web", customer("r1", None, None), JAN_1 + DAY / 2);
+    let t = said(
+        "and returns?",
+        JAN_1 + DAY / 2,
+        Outcome::Answer,
+        "en",
+        Some(30),
+    );
+    store.record_turn(&d, t, None, None).unwrap();
+    let e = start(store, "web", Customer::default(), JAN_1 + DAY);
+    let t = said("late", JAN_1 + DAY, Outcome::Answer, "en", Some(1));
+    store.record_turn(&e, t, None, None).unwrap();
+
+    let by = |by| {
+        store
+            .report(&ReportQuery {
+                since_ms: JAN_1,
+                until_ms: JAN_1 + DAY,
+                by,
+            })
+            .unwrap()
+    };
+    let r = by(GroupBy::Language);
+    let keys: Vec<&str> = r.rows.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, ["en", "es", "nl"]);
+    let t = &r.total;
+    assert_eq!((t.conversations, t.messages), (4, 5));
+    assert_eq!((t.deflected, t.escalated), (2, 2));
+    // a came back (d): only d is resolved at first contact.
+    assert_eq!(t.first_contact_resolved, 1);
+    assert_eq!(t.escalated_by_reason["no_ticket"], 1);
+    assert_eq!(t.escalated_by_reason["low_confidence"], 1);
+    assert_eq!(t.escalated_by_category_priority.len(), 1);
+    let cp = &t.escalated_by_category_priority[0];
+    assert_eq!(
+        (cp.category.as_str(), cp.priority.as_str(), cp.count),
+        ("orders", "high", 1)
+    );
+    assert_eq!(t.response_ms.count, 4);
+    assert_eq!((t.response_ms.p50, t.response_ms.p95), (Some(30), Some(60)));
+    assert_eq!(t.csat.distribution, [0, 1, 0, 0, 0]);
+    assert_eq!((t.thumbs_up, t.thumbs_down), (1, 0));
+    assert_eq!(t.escalation_to_delivery_ms.p50, Some(60_000));
+    assert_eq!(t.first_human_response_ms.count, 1);
+    assert_eq!(t.first_human_response_ms.p50, Some(90_000));
+    assert_eq!((t.tickets_pending, t.tickets_dead), (0, 0));
+    let es = &r.rows[1];
+    assert_eq!((es.conversations, es.messages, es.escalated), (1, 2, 1));
+    assert_eq!(es.first_human_response_ms.p50, Some(90_000));
+    let nl = &r.rows[2];
+    assert_eq!(nl.csat.average, Some(2.0));
+    let channels = by(GroupBy::Channel);
+    let keys: Vec<(&str, u64)> = channels
+        .rows
+        .iter()
+        .map(|r| (r.key.as_str(), r.conversations))
+        .collect();
+    assert_eq!(keys, [("api", 1), ("web", 3)]);
+    assert_eq!(channels.total, r.total);
+}
+
+/// The content-gap report's input: what nobody answered, each message once.
+pub fn unanswered_lists_escalated_thumbed_down_and_untaken_choices_once_each(store: &dyn Store) {
+    // Escalated for low confidence, after choices: both messages are gaps.
+    let low = start(store, "web", Customer::default(), 1_000);
+    let t = said("gift wrap?", 1_100, Outcome::Clarify, "en", None);
+    store.record_turn(&low, t, None, None).unwrap();
+    let mut tk = ticket(&low, "gift wrap please");
+    tk.reason = Reason::LowConfidence;
+    let t = said("gift wrap please", 1_200, Outcome::Escalate, "en", None);
+    store
+        .record_turn(&low, t, Some(&handed_over(&tk)), Some(&tk))
+        .unwrap();
+    // Asked for a person: not a gap.
+    let asked = start(store, "web", Customer::default(), 1_000);
+    let t2 = ticket(&asked, "a person");
+    let t = said("a person", 1_300, Outcome::Escalate, "en", None);
+    store.record_turn(&asked, t, None, Some(&t2)).unwrap();
+    // Answered, thumbs down; and answered, thumbs up.
+    let thumbs = start(store, "web", Customer::default(), 1_000);
+    let down = said("rent a tent?", 1_400, Outcome::Answer, "en", None);
+    let up = said("return boots?", 1_500, Outcome::Answer, "en", None);
+    let (down_id, up_id) = (down.id.clone(), up.id.clone());
+    store.record_turn(&thumbs, down, None, None).unwrap();
+    store.record_turn(&thumbs, up, None, None).unwrap();
+    for (message, helpful) in [(down_id, false), (up_id, true)] {
+        store
+            .add_feedback(&thumbs, Feedback::Helpful { message, helpful })
+            .unwrap();
+    }
+    // Choices: one taken (answered next), one not.
+    let choices = start(store, "web", Customer::default(), 1_000);
+    for (text, at, outcome) in [
+        ("loyalty card", 1_600, Outcome::Clarify),
+        ("Returns", 1_700, Outcome::Answer),
+        ("points card", 1_800, Outcome::Clarify),
+    ] {
+        let t = said(text, at, outcome, "en", None);
+        store.record_turn(&choices, t, None, None).unwrap();
+    }
+
+    let all = store.unanswered(0, 10_000).unwrap();
+    let got: Vec<(&str, GapReason)> = all.iter().map(|u| (u.text.as_str(), u.reason)).collect();
+    assert_eq!(
+        got,
+        [
+            ("gift wrap?", GapReason::Escalated),
+            ("gift wrap please", GapReason::Escalated),
+            ("rent a tent?", GapReason::ThumbsDown),
+            ("points card", GapReason::ChoiceNotTaken),
+        ]
+    );
+    // The window.
+    let late = store.unanswered(1_450, 10_000).unwrap();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].text, "points card");
 }

@@ -304,6 +304,11 @@ impl Drop for HeldTurnLock {
     }
 }
 
+/// The outbox's `reason`, `category` and `priority` (`0004_reports`) of tickets that lack them.
+const FILL_REPORT_COLUMNS: &str = "UPDATE outbox SET reason = ticket::jsonb ->> 'reason', \
+       category = ticket::jsonb ->> 'category', priority = ticket::jsonb ->> 'priority' \
+     WHERE reason IS NULL";
+
 /// Brings the schema to the newest version, one transaction per migration, while holding the
 /// migration lock: replicas starting together migrate one after the other.
 fn migrate(client: &mut Client, shown: &str) -> Result<()> {
@@ -337,6 +342,11 @@ fn migrate(client: &mut Client, shown: &str) -> Result<()> {
                 });
             }
             if found == supported {
+                // Tickets written before the outbox's report columns were filled here (or
+                // queued before `0004_reports`): read them from the ticket, once each.
+                client
+                    .execute(FILL_REPORT_COLUMNS, &[])
+                    .map_err(|e| fail("cannot fill the outbox's report columns", e))?;
                 return Ok(());
             }
             let mut tx = client
@@ -557,8 +567,9 @@ fn insert_turn(
         let now = ms(now_ms());
         let inserted = tx.execute(
             "INSERT INTO outbox (id, conversation_id, customer_id, ticket, state, \
-               attempts, next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, $5, $5, NULL) \
+               attempts, next_attempt_ms, last_error, created_ms, updated_ms, delivered_ms, \
+               reason, category, priority) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, $5, $5, NULL, $6, $7, $8) \
              ON CONFLICT (id) DO NOTHING",
             &[
                 &t.id.as_str(),
@@ -566,6 +577,9 @@ fn insert_turn(
                 &customer_id,
                 &json,
                 &now,
+                &t.reason.as_str(),
+                &t.category,
+                &t.priority.as_str(),
             ],
         )?;
         if inserted == 0 {

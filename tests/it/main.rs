@@ -23,6 +23,7 @@ mod packaging;
 mod readme;
 mod receiver;
 mod replicas;
+mod report;
 mod semantic;
 mod server;
 mod shop_content;

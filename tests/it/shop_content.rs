@@ -1,6 +1,7 @@
 //! The shop's own synonyms and its notices (issue 15), through the real binary: `check`
 //! names the file and line of each mistake, and a running server picks up a new synonym.
-//! (Which notices show at which time is tested with a fixed clock in `src/http/notices/`.)
+//! (Which notices show at which time is tested with a fixed clock in `src/http/notices/`; the
+//! widget's banner in headless Chromium, below.)
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -175,4 +176,62 @@ fn a_synonyms_or_notices_folder_named_in_the_config_must_exist() {
         );
         assert!(out.stderr.contains("hint: "), "{}", out.stderr);
     }
+}
+
+/// A notice in the widget, in headless Chromium (`tests/browser/notice.test.mjs`): three
+/// notices written around the real clock (ended last week, active now, starting next week);
+/// only the active one is the banner and prefixes an answer on its topic. Which notice shows
+/// at which instant is pinned with a fixed clock in `src/http/notices/tests.rs`.
+#[test]
+fn only_the_active_notice_shows_in_the_widget() {
+    if crate::browser::skipped() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let notices = dir.path().join("notices");
+    std::fs::create_dir_all(&notices).unwrap();
+    let now = jiff::Timestamp::now();
+    let day = jiff::SignedDuration::from_hours(24);
+    let at = |days: i32| (now + day * days).round(jiff::Unit::Second).unwrap();
+    for (name, from, until, text) in [
+        (
+            "ended",
+            at(-10),
+            at(-3),
+            "Our warehouse was closed last week.",
+        ),
+        (
+            "active",
+            at(-1),
+            at(1),
+            "Parcels to Germany are delayed by two days this week.",
+        ),
+        (
+            "coming",
+            at(3),
+            at(10),
+            "Next week we move to a new warehouse.",
+        ),
+    ] {
+        std::fs::write(
+            notices.join(format!("{name}.md")),
+            format!(
+                "---\nfrom: {from}\nuntil: {until}\nlocales: [en]\narticles: [en/shipping/delivery-times]\n---\n{text}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let mut args = exe::demo_shop();
+    args.extend([
+        "--config".into(),
+        config(
+            dir.path(),
+            &format!("{}notices: notices\n", crate::server::TEST_HTTP),
+        )
+        .into(),
+    ]);
+    let server = Server::start(args);
+    server.wait_ready();
+    crate::browser::run_script("notice.test.mjs", &server, &[]);
+    assert!(crate::browser::shots().join("notice-banner.png").is_file());
 }

@@ -36,6 +36,7 @@ fn keeps_the_store_contract_and_works_across_replicas() {
     a_database_from_a_newer_binary_is_refused(&server);
     a_wrong_address_is_a_clear_error(&server);
     nothing_unmasked_reaches_the_database(&server);
+    tickets_without_report_columns_get_them_at_the_next_start(&server);
     a_due_ticket_is_claimed_by_one_replica_and_taken_over_after_its_lease(&server);
     replicas_claiming_together_never_share_a_ticket(&server);
     turns_of_one_conversation_from_many_replicas_all_land_in_order(&server);
@@ -114,6 +115,39 @@ fn nothing_unmasked_reaches_the_database(server: &TempPostgres) {
         .get(0);
     assert!(!json.contains("4111111111111111"), "{json}");
     assert!(!json.contains("Tr0ub4dor"), "{json}");
+}
+
+/// Tickets written by a version that left the outbox's report columns empty are counted with
+/// their reason after the next start.
+fn tickets_without_report_columns_get_them_at_the_next_start(server: &TempPostgres) {
+    use crate::store::{GroupBy, ReportQuery, Reports};
+    let url = server.create_database().unwrap();
+    let store = PostgresStore::connect(&url, LEASE).unwrap();
+    let c = start(&store, "web", Default::default(), 1_000);
+    let t = ticket(&c, "a person");
+    store
+        .record_turn(&c, turn("a person", 1_100), None, Some(&t))
+        .unwrap();
+    raw(&url)
+        .execute(
+            "UPDATE outbox SET reason = NULL, category = NULL, priority = NULL",
+            &[],
+        )
+        .unwrap();
+    let store = PostgresStore::connect(&url, LEASE).unwrap();
+    let r = store
+        .report(&ReportQuery {
+            since_ms: 0,
+            until_ms: 10_000,
+            by: GroupBy::Channel,
+        })
+        .unwrap();
+    assert_eq!(r.total.escalated_by_reason["human_requested"], 1);
+    let cp = &r.total.escalated_by_category_priority[0];
+    assert_eq!(
+        (cp.category.as_str(), cp.priority.as_str()),
+        ("orders", "normal")
+    );
 }
 
 fn a_due_ticket_is_claimed_by_one_replica_and_taken_over_after_its_lease(server: &TempPostgres) {

@@ -9,7 +9,8 @@
 //!   last message escalates; `k = 7` a ticket for low confidence, priority normal; `k = 8` a
 //!   ticket because a person was asked for, priority high; `k = 9` no ticket; the ticket's
 //!   category is `shipping` when `i % 20 < 10`, else `returns`; delivered
-//!   `60 s × (1 + i % 3)` after it was created;
+//!   `60 s × (1 + i % 3)` after it was created; for `k = 8` an agent writes into the conversation
+//!   `60 s × (1 + (i / 10) % 4)` after the ticket was created (its first human response);
 //! - `k = 0`: thumbs up on the first message and a rating of 5; `k = 1`: thumbs down and 1;
 //!   `k = 3`: thumbs up; `k = 4`: rating 4;
 //! - `k = 2` and `k = 3` belong to one customer, who came back (`k = 3` starts `step_ms`
@@ -52,6 +53,10 @@ pub fn generate(store: &SqliteStore, h: &History) -> Result<()> {
         let mut feedback = tx.prepare(
             "INSERT INTO feedback (conversation_id, n, message_id, helpful, rating, at_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut agent = tx.prepare(
+            "INSERT INTO activity (conversation_id, n, kind, agent, text, rating, at_ms) \
+             VALUES (?1, 1, 'message', 'Sam', 'On it', NULL, ?2)",
         )?;
         let mut ticket = tx.prepare(
             "INSERT INTO outbox (id, conversation_id, customer_id, ticket, state, attempts, \
@@ -154,6 +159,9 @@ pub fn generate(store: &SqliteStore, h: &History) -> Result<()> {
                     category,
                     priority
                 ])?;
+                if k == 8 {
+                    agent.execute(params![id, last + 60_000 * (1 + ((i / 10) % 4) as i64)])?;
+                }
             }
         }
         Ok(())

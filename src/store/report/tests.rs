@@ -1,11 +1,9 @@
-//! The report on a generated history whose proportions are known (`synthetic.rs`), and on
-//! turns recorded through the `Store` API.
+//! The report on a generated history whose proportions are known (`synthetic.rs`). Turns
+//! recorded through the `Store` API are counted in the store contract (`contract.rs`), on
+//! every backend.
 
 use super::synthetic::{generate, History};
 use super::*;
-use crate::store::{
-    Conversation, ConversationId, Customer, Feedback, MessageId, Outcome, Store, Turn,
-};
 
 /// 2026-01-01T00:00:00Z, a Thursday.
 const JAN_1: u64 = 1_767_225_600_000;
@@ -104,6 +102,15 @@ fn a_generated_history_gives_exactly_the_expected_kpis() {
             p95: Some(180_000)
         }
     );
+    // k = 8: an agent wrote 60, 120, 180 or 240 s after the ticket, 2,500 times each.
+    assert_eq!(
+        t.first_human_response_ms,
+        Percentiles {
+            count: 10_000,
+            p50: Some(120_000),
+            p95: Some(240_000)
+        }
+    );
     assert_eq!((t.tickets_pending, t.tickets_dead), (0, 0));
 
     // By channel: `api` is i % 5 == 0, so k = 0 or 5: all deflected, half rated 5.
@@ -177,73 +184,6 @@ fn the_window_counts_conversations_that_started_in_it() {
     assert_eq!(nothing.total.conversations, 0);
     assert_eq!(nothing.total.deflection_rate, None);
     assert_eq!(nothing.total.response_ms.p50, None);
-}
-
-#[test]
-fn turns_recorded_through_the_store_are_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_dir(dir.path()).unwrap();
-    let turn = |outcome: &str, at_ms: u64, response_ms: Option<u32>| Turn {
-        id: MessageId::generate(),
-        text: "where is my parcel".into(),
-        reply: "here".into(),
-        outcome: Outcome::parse(outcome).expect("an outcome"),
-        language: "nl".into(),
-        intent: None,
-        article: None,
-        confidence: 0.9,
-        at_ms,
-        response_ms,
-    };
-    let a = ConversationId::generate();
-    let first = turn("answer", JAN_1 + 1_000, Some(40));
-    let first_id = first.id.clone();
-    store
-        .record_first_turn(
-            Conversation::new(a.clone(), "web", Customer::default(), JAN_1),
-            first,
-            None,
-            None,
-        )
-        .unwrap();
-    store
-        .add_feedback(
-            &a,
-            Feedback::Helpful {
-                message: first_id,
-                helpful: true,
-            },
-        )
-        .unwrap();
-    let b = ConversationId::generate();
-    store
-        .record_first_turn(
-            Conversation::new(b.clone(), "api", Customer::default(), JAN_1 + 5_000),
-            turn("escalate", JAN_1 + 6_000, None),
-            None,
-            None,
-        )
-        .unwrap();
-    store.add_feedback(&b, Feedback::Rating(2)).unwrap();
-    let r = store
-        .report(&ReportQuery {
-            since_ms: JAN_1,
-            until_ms: JAN_1 + DAY,
-            by: GroupBy::Language,
-        })
-        .unwrap();
-    assert_eq!(r.rows.len(), 1);
-    let t = &r.total;
-    assert_eq!((t.conversations, t.messages), (2, 2));
-    assert_eq!(
-        (t.deflected, t.escalated, t.first_contact_resolved),
-        (1, 1, 1)
-    );
-    assert_eq!(t.escalated_by_reason["no_ticket"], 1);
-    assert_eq!(t.response_ms.count, 1);
-    assert_eq!(t.response_ms.p50, Some(40));
-    assert_eq!(t.csat.average, Some(2.0));
-    assert_eq!(t.thumbs_up_ratio, Some(1.0));
 }
 
 #[test]

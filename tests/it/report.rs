@@ -1,0 +1,173 @@
+//! `concierge report` through the real binary: on a generated history of 100,000
+//! conversations whose proportions are known (`store::report::synthetic`), the text, JSON and
+//! CSV forms give exactly the expected KPIs; and on PostgreSQL it reads what the store holds.
+
+use concierge::store::report::synthetic::{generate, History};
+use concierge::store::temp_postgres::{self, TempPostgres};
+use concierge::store::{
+    Conversation, ConversationId, Customer, GroupBy, MessageId, Outcome, PostgresStore,
+    ReportQuery, Reports, SqliteStore, Store, Turn,
+};
+use serde_json::{json, Value};
+
+use crate::exe::{concierge, run};
+
+/// 2026-01-01T00:00:00Z.
+const JAN_1: u64 = 1_767_225_600_000;
+const DAY: u64 = 86_400_000;
+
+#[test]
+fn a_generated_year_gives_exactly_the_expected_kpis_in_every_format() {
+    let data = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(data.path()).unwrap();
+    generate(
+        &store,
+        &History {
+            conversations: 100_000,
+            messages_per_conversation: 4,
+            start_ms: JAN_1,
+            step_ms: DAY / 1000,
+        },
+    )
+    .unwrap();
+    drop(store);
+    let report = |format: &[&str]| {
+        let mut cmd = concierge(["report", "--since", "2026-01-01", "--until", "2026-04-11"]);
+        cmd.args(["--by", "channel"])
+            .args(format)
+            .arg("--data")
+            .arg(data.path());
+        let out = run(&mut cmd, b"");
+        out.assert_code(0);
+        out.stdout
+    };
+
+    let r: Value = serde_json::from_str(&report(&["--json"])).unwrap();
+    let t = &r["total"];
+    assert_eq!(t["conversations"], 100_000);
+    assert_eq!(t["messages"], 400_000);
+    assert_eq!(t["deflected"], 50_000);
+    assert_eq!(t["deflection_rate"], 0.5);
+    assert_eq!(t["escalated"], 30_000);
+    assert_eq!(
+        t["escalated_by_reason"],
+        json!({"human_requested": 10_000, "low_confidence": 10_000, "no_ticket": 10_000})
+    );
+    assert_eq!(
+        t["escalated_by_category_priority"],
+        json!([
+            {"category": "returns", "priority": "high", "count": 5_000},
+            {"category": "returns", "priority": "normal", "count": 5_000},
+            {"category": "shipping", "priority": "high", "count": 5_000},
+            {"category": "shipping", "priority": "normal", "count": 5_000},
+        ])
+    );
+    // k = 0, 3, 4, 5 deflected; k = 2's customer came back (k = 3): 40 %.
+    assert_eq!(t["first_contact_resolved"], 40_000);
+    assert_eq!(
+        t["csat"]["distribution"],
+        json!([10_000, 0, 0, 10_000, 10_000])
+    );
+    assert_eq!(
+        (t["thumbs_up"].clone(), t["thumbs_down"].clone()),
+        (json!(20_000), json!(10_000))
+    );
+    assert_eq!(
+        t["escalation_to_delivery_ms"],
+        json!({"count": 20_000, "p50": 120_000, "p95": 180_000})
+    );
+    assert_eq!(
+        t["first_human_response_ms"],
+        json!({"count": 10_000, "p50": 120_000, "p95": 240_000})
+    );
+    let rows: Vec<(&str, u64)> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap(),
+                r["conversations"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("api", 20_000), ("web", 80_000)]);
+
+    let csv = report(&["--csv"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "header, api, web, total:\n{csv}");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let total: Vec<&str> = lines[3].split(',').collect();
+    let at = |name: &str| total[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(at("key"), "total");
+    assert_eq!(at("conversations"), "100000");
+    assert_eq!(at("deflection_rate"), "0.5000");
+    assert_eq!(at("first_contact_resolution_rate"), "0.4000");
+    assert_eq!(at("first_human_response_ms_p95"), "240000");
+
+    let table = report(&[]);
+    let total = table.lines().find(|l| l.starts_with("total")).unwrap();
+    let cells: Vec<&str> = total.split_whitespace().collect();
+    assert_eq!(
+        cells[..5],
+        ["total", "100000", "50.0%", "30.0%", "40.0%"],
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "escalated by reason: human_requested 10000, low_confidence 10000, no_ticket 10000"
+        ),
+        "{table}"
+    );
+}
+
+#[test]
+fn on_postgresql_the_report_is_what_the_store_holds() {
+    if temp_postgres::skipped() {
+        eprintln!(
+            "skipped: {} is set; the report on PostgreSQL was NOT tested",
+            temp_postgres::SKIP_VAR
+        );
+        return;
+    }
+    let pg = TempPostgres::start().unwrap_or_else(|e| panic!("{e}"));
+    let url = pg.create_database().unwrap();
+    let store = PostgresStore::connect(&url, std::time::Duration::from_secs(60)).unwrap();
+    for (i, (language, outcome)) in [("en", "answer"), ("es", "escalate"), ("es", "answer")]
+        .into_iter()
+        .enumerate()
+    {
+        let at = JAN_1 + i as u64 * 1_000;
+        let c = Conversation::new(ConversationId::generate(), "web", Customer::default(), at);
+        let turn = Turn {
+            id: MessageId::generate(),
+            text: "where is my parcel".into(),
+            reply: "here".into(),
+            outcome: Outcome::parse(outcome).unwrap(),
+            language: language.into(),
+            intent: None,
+            article: None,
+            confidence: 0.8,
+            at_ms: at + 500,
+            response_ms: Some(100 * (i as u32 + 1)),
+        };
+        store.record_first_turn(c, turn, None, None).unwrap();
+    }
+    let mut cmd = concierge(["report", "--json", "--by", "language"]);
+    cmd.args(["--since", "2026-01-01", "--until", "2026-01-02"])
+        .env("CONCIERGE_DATABASE_URL", url.expose());
+    let out = run(&mut cmd, b"");
+    out.assert_code(0);
+    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    let expected = store
+        .report(&ReportQuery {
+            since_ms: JAN_1,
+            until_ms: JAN_1 + DAY,
+            by: GroupBy::Language,
+        })
+        .unwrap();
+    assert_eq!(got, serde_json::to_value(&expected).unwrap());
+    assert_eq!(got["total"]["conversations"], 3);
+    assert_eq!(got["rows"][1]["key"], "es");
+    assert_eq!(got["rows"][1]["escalated"], 1);
+}
