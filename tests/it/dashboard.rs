@@ -99,9 +99,10 @@ fn assert_expected_totals(t: &Value) {
         t["escalation_to_delivery_ms"],
         json!({"count": 20_000, "p50": 120_000, "p95": 180_000})
     );
+    // k = 8: an agent wrote 60, 120, 180 or 240 s after the ticket, 2,500 times each.
     assert_eq!(
         t["first_human_response_ms"],
-        json!({"count": 0, "p50": null, "p95": null})
+        json!({"count": 10_000, "p50": 120_000, "p95": 240_000})
     );
     assert_eq!(
         (t["tickets_pending"].clone(), t["tickets_dead"].clone()),
@@ -234,8 +235,8 @@ fn the_dashboard_shows_exactly_the_kpis_of_a_generated_history() {
             "response_p95": "1,040 ms",
             "delivery_p50": "120 s",
             "delivery_p95": "180 s",
-            "human_p50": "–",
-            "human_p95": "–",
+            "human_p50": "120 s",
+            "human_p95": "240 s",
             "tickets_pending": "0",
             "tickets_dead": "0",
         },
