@@ -37,5 +37,6 @@ pub mod pii;
 pub mod progress;
 pub mod search;
 pub mod store;
+pub mod window;
 
 pub use engine::{Engine, Outcome, Question, Reply};

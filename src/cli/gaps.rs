@@ -6,10 +6,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 
-use concierge::gaps::{self, GapKind, Similarity};
+use concierge::gaps::{self, GapKind, Shown};
+use concierge::window::Window;
 
 #[derive(Debug, Args)]
 pub(super) struct GapsArgs {
@@ -41,23 +42,25 @@ pub(super) struct GapsArgs {
 }
 
 pub(super) fn gaps(a: GapsArgs) -> Result<ExitCode> {
-    let until = match &a.until {
-        Some(s) => super::report::parse_when("until", s)?,
-        None => jiff::Timestamp::now().as_millisecond().max(0) as u64,
-    };
-    let since = match &a.since {
-        Some(s) => super::report::parse_when("since", s)?,
-        None => until.saturating_sub(30 * 86_400_000),
-    };
-    if since >= until {
-        bail!("--since must be before --until");
-    }
+    let now = jiff::Timestamp::now().as_millisecond().max(0) as u64;
+    let window = Window::parse(
+        a.since.as_deref(),
+        a.until.as_deref(),
+        now,
+        ("--since", "--until"),
+    )?;
     let store = super::existing_store(&a.data)?;
-    let messages = store.unanswered(since, until)?;
     let (engine, _) = super::load(&a.sources)?;
-    let mut groups = gaps::find(&engine, &messages, Similarity::default());
-    groups.retain(|g| g.shoppers >= a.min_shoppers);
-    groups.truncate(a.limit);
+    let report = gaps::report(
+        &engine,
+        store.as_ref(),
+        window,
+        Shown {
+            limit: a.limit,
+            min_shoppers: a.min_shoppers,
+        },
+    )?;
+    let groups = &report.groups;
 
     if let Some(dir) = &a.write_drafts {
         for (n, g) in groups.iter().enumerate() {
@@ -79,22 +82,14 @@ pub(super) fn gaps(a: GapsArgs) -> Result<ExitCode> {
 
     let mut out = std::io::stdout().lock();
     if a.json {
-        serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({
-                "since_ms": since,
-                "until_ms": until,
-                "messages": messages.len(),
-                "groups": groups,
-            }),
-        )?;
+        serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(
         out,
         "{} unanswered messages, {} groups shown (most asked first)\n",
-        messages.len(),
+        report.messages,
         groups.len()
     )?;
     for (n, g) in groups.iter().enumerate() {

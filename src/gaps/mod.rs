@@ -18,7 +18,8 @@ use serde::Serialize;
 use crate::engine::{Engine, Question};
 use crate::locale::Locale;
 use crate::nlu::Analyzer;
-use crate::store::{GapReason, Unanswered};
+use crate::store::{GapReason, Reports, Unanswered};
+use crate::window::Window;
 
 #[cfg(test)]
 mod tests;
@@ -88,7 +89,7 @@ pub struct Group {
 struct Item<'a> {
     message: &'a Unanswered,
     terms: BTreeSet<String>,
-    embedding: Option<Vec<f32>>,
+    embedding: Option<&'a [f32]>,
 }
 
 fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f32 {
@@ -115,7 +116,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// How alike two messages are, in [0, 1]; `None` when below both thresholds.
 fn alike(a: &Item<'_>, b: &Item<'_>, s: Similarity) -> Option<f32> {
     let terms = jaccard(&a.terms, &b.terms);
-    let cos = match (&a.embedding, &b.embedding) {
+    let cos = match (a.embedding, b.embedding) {
         (Some(x), Some(y)) => cosine(x, y),
         _ => 0.0,
     };
@@ -144,6 +145,68 @@ struct Building {
 /// texts come first), so a large group costs no more than this.
 const COMPARED: usize = 24;
 
+/// The embeddings of the distinct texts of `order` (a window of a busy shop repeats the same
+/// few questions thousands of times, each is embedded once), and for each message the index
+/// of its text's; empty without the semantic layer.
+fn embed_distinct(engine: &Engine, order: &[&Unanswered]) -> (Vec<Option<Vec<f32>>>, Vec<usize>) {
+    if !engine.is_semantic() {
+        return (Vec::new(), Vec::new());
+    }
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut distinct: Vec<&str> = Vec::new();
+    let slots: Vec<usize> = order
+        .iter()
+        .map(|m| {
+            *index.entry(m.text.as_str()).or_insert_with(|| {
+                distinct.push(m.text.as_str());
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    (engine.embed_messages(&distinct), slots)
+}
+
+/// The content-gap report of a time window, as `concierge gaps --json` and the dashboard
+/// show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub since_ms: u64,
+    pub until_ms: u64,
+    /// Unanswered messages in the window.
+    pub messages: usize,
+    /// The groups shown, most asked first.
+    pub groups: Vec<Group>,
+}
+
+/// Which groups a [`Report`] shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown {
+    /// The most asked groups, at most.
+    pub limit: usize,
+    /// Groups asked by fewer shoppers are left out.
+    pub min_shoppers: u64,
+}
+
+/// Reads the window's unanswered messages from `store`, groups them ([`find`]) and keeps the
+/// groups `shown`. Blocking: a store read, analysis and (semantic layer) embeddings.
+pub fn report(
+    engine: &Engine,
+    store: &dyn Reports,
+    window: Window,
+    shown: Shown,
+) -> crate::store::Result<Report> {
+    let messages = store.unanswered(window.since_ms, window.until_ms)?;
+    let mut groups = find(engine, &messages, Similarity::default());
+    groups.retain(|g| g.shoppers >= shown.min_shoppers);
+    groups.truncate(shown.limit);
+    Ok(Report {
+        since_ms: window.since_ms,
+        until_ms: window.until_ms,
+        messages: messages.len(),
+        groups,
+    })
+}
+
 /// Groups the messages and ranks the groups by shoppers, then messages (most first).
 pub fn find(engine: &Engine, messages: &[Unanswered], similarity: Similarity) -> Vec<Group> {
     // The most asked texts first, so that they seed the groups.
@@ -163,16 +226,12 @@ pub fn find(engine: &Engine, messages: &[Unanswered], similarity: Similarity) ->
             .then_with(|| a.message.cmp(&b.message))
     });
     let mut analyzers: HashMap<&str, Analyzer> = HashMap::new();
-    let texts: Vec<&str> = order.iter().map(|m| m.text.as_str()).collect();
-    let embeddings = if engine.is_semantic() {
-        engine.embed_messages(&texts)
-    } else {
-        vec![None; texts.len()]
-    };
+    let (vectors, slots) = embed_distinct(engine, &order);
     let items: Vec<Item<'_>> = order
         .iter()
-        .zip(embeddings)
-        .map(|(m, embedding)| {
+        .enumerate()
+        .map(|(i, m)| {
+            let embedding = slots.get(i).and_then(|&k| vectors.get(k)?.as_deref());
             let analyzer = analyzers
                 .entry(m.language.as_str())
                 .or_insert_with(|| Analyzer::for_language(&m.language));

@@ -50,6 +50,20 @@ pub async fn require(State(state): State<AppState>, mut req: Request, next: Next
     }
 }
 
+/// The middleware on the dashboard's page and its scripts (`dashboard.rs`), which hold no
+/// data: without a token they are locked like every admin route (loopback, no proxy); with
+/// one they are served to anyone, since a browser cannot send a bearer header when it opens
+/// a page: the page asks for the token and sends it with each call to `/admin/api/*`.
+pub async fn shell(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.inner.admin_token.is_some() {
+        return next.run(req).await;
+    }
+    match check_local(&req) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
 fn check_token(token: &AdminToken, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)

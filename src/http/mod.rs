@@ -7,6 +7,7 @@
 
 mod admin;
 mod chatwoot;
+mod dashboard;
 mod error;
 mod handover;
 mod limit;
@@ -268,7 +269,8 @@ impl AppState {
     }
 }
 
-/// The whole service: API, health, metrics, OpenAPI document, widget and demo page.
+/// The whole service: API, health, metrics, OpenAPI document, widget, demo page and the admin
+/// dashboard.
 pub fn router(state: AppState) -> Router {
     let http = &state.inner.http;
     // The admin routes sit behind their lock (`admin.rs`): a token, or loopback without proxy.
@@ -295,6 +297,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
         .merge(admin)
+        .merge(dashboard::routes(&state))
         .route("/openapi.json", get(routes::openapi))
         .route("/widget.js", get(routes::widget_js))
         .route("/", get(routes::demo_page))

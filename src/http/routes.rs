@@ -38,6 +38,8 @@ const DEMO_HTML: &str = include_str!("assets/demo.html");
         admin_status,
         admin_tickets,
         admin_retry_ticket,
+        super::dashboard::report,
+        super::dashboard::gap_report,
         metrics,
         super::notices::get_notices
     ),
@@ -554,7 +556,7 @@ pub async fn admin_status(
 
 /// The admin endpoints answer only requests their lock let through (`http/admin.rs`: the
 /// token, or loopback without a proxy).
-fn loopback_only(extensions: &axum::http::Extensions) -> Result<(), ApiError> {
+pub(super) fn loopback_only(extensions: &axum::http::Extensions) -> Result<(), ApiError> {
     if extensions.get::<super::admin::Admitted>().is_none() {
         return Err(ApiError::new(
             ErrorKind::Forbidden,

@@ -429,3 +429,29 @@ pub struct RetryResponse {
     /// False when the ticket had already been delivered (nothing to do).
     pub retried: bool,
 }
+
+/// `GET /admin/api/report` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    /// Conversations that started at or after this: a date (`2026-12-01`, UTC midnight) or an
+    /// RFC 3339 time. Default: 30 days before `until`.
+    pub since: Option<String>,
+    /// … and before this (same formats). Default: now.
+    pub until: Option<String>,
+    /// One row per `day` (default), `week`, `language` or `channel`.
+    pub by: Option<String>,
+}
+
+/// `GET /admin/api/gaps` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GapsParams {
+    /// Messages sent at or after this (same formats as the report's). Default: 30 days
+    /// before `until`.
+    pub since: Option<String>,
+    /// … and before this. Default: now.
+    pub until: Option<String>,
+    /// The most asked groups, at most this many (default 20, at most 200).
+    pub limit: Option<usize>,
+}

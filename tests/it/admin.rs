@@ -88,12 +88,23 @@ fn without_a_token_admin_is_loopback_only_and_refused_through_a_proxy() {
     let (server, _dir) = server("");
     server.get("/admin/status").expect(200);
     server.get("/admin/tickets").expect(200);
+    // The dashboard: its page and its data, to loopback.
+    assert_eq!(server.get("/admin/").status, 200);
+    server.get("/admin/api/report").expect(200);
 
     let proxy = reverse_proxy(server.addr.clone());
     // The proxy works: public endpoints answer through it.
     assert_eq!(request(&proxy, "GET", "/healthz", &[], b"").status, 200);
-    // But every request through it comes from loopback, and admin refuses it.
-    for path in ["/admin/status", "/admin/tickets"] {
+    // But every request through it comes from loopback, and admin refuses it, the
+    // dashboard's page included.
+    for path in [
+        "/admin/status",
+        "/admin/tickets",
+        "/admin/",
+        "/admin/dashboard.js",
+        "/admin/api/report",
+        "/admin/api/gaps",
+    ] {
         request(&proxy, "GET", path, &[], b"").expect_error(403, "forbidden");
     }
     request(&proxy, "POST", "/admin/tickets/esc_x/retry", &[], b"").expect_error(403, "forbidden");
@@ -145,6 +156,20 @@ fn with_a_token_admin_needs_it_from_everywhere() {
         &proxy,
         "GET",
         "/admin/status",
+        &[("Authorization", &good)],
+        b"",
+    )
+    .expect(200);
+    // The dashboard's page holds no data and is served without the token (it asks for it);
+    // its data needs the token, through the proxy too.
+    let page = request(&proxy, "GET", "/admin/", &[], b"");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Admin token"), "{}", page.body);
+    unauthorized(request(&proxy, "GET", "/admin/api/report", &[], b""));
+    request(
+        &proxy,
+        "GET",
+        "/admin/api/report",
         &[("Authorization", &good)],
         b"",
     )

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod conversation;
 mod convtest;
+mod dashboard;
 mod datasets;
 mod escalation;
 mod eval;
