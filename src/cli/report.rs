@@ -5,11 +5,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 
 use concierge::store::report::{KpiRow, Percentiles};
 use concierge::store::{GroupBy, Report, ReportQuery};
+use concierge::window::Window;
 
 #[derive(Debug, Args)]
 pub(super) struct ReportArgs {
@@ -43,33 +44,14 @@ enum By {
 }
 
 /// A date (UTC midnight) or an RFC 3339 instant, as Unix milliseconds.
-pub(super) fn parse_when(flag: &str, s: &str) -> Result<u64> {
-    let t = if let Ok(d) = s.parse::<jiff::civil::Date>() {
-        d.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-    } else {
-        s.parse::<jiff::Timestamp>()
-    };
-    match t {
-        Ok(t) => Ok(t.as_millisecond().max(0) as u64),
-        Err(_) => bail!(
-            "--{flag} `{s}` is not a date or a time\n  hint: write a date like 2026-12-01 or a time with an offset like 2026-12-01T08:00:00+01:00"
-        ),
-    }
-}
-
 pub(super) fn report(a: ReportArgs) -> Result<ExitCode> {
-    let until = match &a.until {
-        Some(s) => parse_when("until", s)?,
-        None => jiff::Timestamp::now().as_millisecond().max(0) as u64,
-    };
-    let since = match &a.since {
-        Some(s) => parse_when("since", s)?,
-        None => until.saturating_sub(30 * 86_400_000),
-    };
-    if since >= until {
-        bail!("--since must be before --until");
-    }
+    let now = jiff::Timestamp::now().as_millisecond().max(0) as u64;
+    let window = Window::parse(
+        a.since.as_deref(),
+        a.until.as_deref(),
+        now,
+        ("--since", "--until"),
+    )?;
     let store = super::existing_store(&a.data)?;
     let by = match a.by {
         By::Day => GroupBy::Day,
@@ -78,8 +60,8 @@ pub(super) fn report(a: ReportArgs) -> Result<ExitCode> {
         By::Channel => GroupBy::Channel,
     };
     let report = store.report(&ReportQuery {
-        since_ms: since,
-        until_ms: until,
+        since_ms: window.since_ms,
+        until_ms: window.until_ms,
         by,
     })?;
     let mut out = std::io::stdout().lock();

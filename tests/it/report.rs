@@ -105,6 +105,27 @@ fn a_generated_year_gives_exactly_the_expected_kpis_in_every_format() {
     assert_eq!(at("first_contact_resolution_rate"), "0.4000");
     assert_eq!(at("first_human_response_ms_p95"), "240000");
 
+    // A time, not only a date: half of the first day (1,000 conversations a day).
+    let mut cmd = concierge(["report", "--json", "--since", "2026-01-01T13:00:00+01:00"]);
+    cmd.args(["--until", "2026-01-02", "--data"])
+        .arg(data.path());
+    let out = run(&mut cmd, b"");
+    out.assert_code(0);
+    let half: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(half["total"]["conversations"], 500);
+    // A bad bound names itself and says what to write.
+    let mut cmd = concierge(["report", "--since", "last tuesday", "--data"]);
+    cmd.arg(data.path());
+    let out = run(&mut cmd, b"");
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("--since `last tuesday` is not a date or a time")
+            && out.stderr.contains("2026-12-01"),
+        "{}",
+        out.stderr
+    );
+
     let table = report(&[]);
     let total = table.lines().find(|l| l.starts_with("total")).unwrap();
     let cells: Vec<&str> = total.split_whitespace().collect();
