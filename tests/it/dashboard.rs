@@ -22,8 +22,8 @@ const DAY: u64 = 86_400_000;
 const SINCE: &str = "2026-01-01";
 const UNTIL: &str = "2026-04-11";
 
-/// A data folder holding the generated history.
-fn history() -> tempfile::TempDir {
+/// A data folder holding the generated history (also `report.rs`'s).
+pub(crate) fn history() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     generate(
@@ -60,7 +60,7 @@ fn cli(command: &str, data: &std::path::Path, extra: &[&str]) -> Value {
 
 /// The totals the known proportions give (see `synthetic.rs`; the same numbers as
 /// `src/store/report/tests.rs`).
-fn assert_expected_totals(t: &Value) {
+pub(crate) fn assert_expected_totals(t: &Value) {
     assert_eq!(t["key"], "total");
     assert_eq!(t["conversations"], 100_000);
     assert_eq!(t["messages"], 400_000);

@@ -2,13 +2,12 @@
 //! conversations whose proportions are known (`store::report::synthetic`), the text, JSON and
 //! CSV forms give exactly the expected KPIs; and on PostgreSQL it reads what the store holds.
 
-use concierge::store::report::synthetic::{generate, History};
 use concierge::store::temp_postgres::{self, TempPostgres};
 use concierge::store::{
     Conversation, ConversationId, Customer, GroupBy, MessageId, Outcome, PostgresStore,
-    ReportQuery, Reports, SqliteStore, Store, Turn,
+    ReportQuery, Reports, Store, Turn,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::exe::{concierge, run};
 
@@ -18,19 +17,7 @@ const DAY: u64 = 86_400_000;
 
 #[test]
 fn a_generated_year_gives_exactly_the_expected_kpis_in_every_format() {
-    let data = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_dir(data.path()).unwrap();
-    generate(
-        &store,
-        &History {
-            conversations: 100_000,
-            messages_per_conversation: 4,
-            start_ms: JAN_1,
-            step_ms: DAY / 1000,
-        },
-    )
-    .unwrap();
-    drop(store);
+    let data = crate::dashboard::history();
     let report = |format: &[&str]| {
         let mut cmd = concierge(["report", "--since", "2026-01-01", "--until", "2026-04-11"]);
         cmd.args(["--by", "channel"])
@@ -43,43 +30,7 @@ fn a_generated_year_gives_exactly_the_expected_kpis_in_every_format() {
     };
 
     let r: Value = serde_json::from_str(&report(&["--json"])).unwrap();
-    let t = &r["total"];
-    assert_eq!(t["conversations"], 100_000);
-    assert_eq!(t["messages"], 400_000);
-    assert_eq!(t["deflected"], 50_000);
-    assert_eq!(t["deflection_rate"], 0.5);
-    assert_eq!(t["escalated"], 30_000);
-    assert_eq!(
-        t["escalated_by_reason"],
-        json!({"human_requested": 10_000, "low_confidence": 10_000, "no_ticket": 10_000})
-    );
-    assert_eq!(
-        t["escalated_by_category_priority"],
-        json!([
-            {"category": "returns", "priority": "high", "count": 5_000},
-            {"category": "returns", "priority": "normal", "count": 5_000},
-            {"category": "shipping", "priority": "high", "count": 5_000},
-            {"category": "shipping", "priority": "normal", "count": 5_000},
-        ])
-    );
-    // k = 0, 3, 4, 5 deflected; k = 2's customer came back (k = 3): 40 %.
-    assert_eq!(t["first_contact_resolved"], 40_000);
-    assert_eq!(
-        t["csat"]["distribution"],
-        json!([10_000, 0, 0, 10_000, 10_000])
-    );
-    assert_eq!(
-        (t["thumbs_up"].clone(), t["thumbs_down"].clone()),
-        (json!(20_000), json!(10_000))
-    );
-    assert_eq!(
-        t["escalation_to_delivery_ms"],
-        json!({"count": 20_000, "p50": 120_000, "p95": 180_000})
-    );
-    assert_eq!(
-        t["first_human_response_ms"],
-        json!({"count": 10_000, "p50": 120_000, "p95": 240_000})
-    );
+    crate::dashboard::assert_expected_totals(&r["total"]);
     let rows: Vec<(&str, u64)> = r["rows"]
         .as_array()
         .unwrap()
