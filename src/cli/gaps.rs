@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use concierge::gaps::{self, GapKind, Shown};
-use concierge::window::Window;
 
 #[derive(Debug, Args)]
 pub(super) struct GapsArgs {
@@ -42,13 +41,7 @@ pub(super) struct GapsArgs {
 }
 
 pub(super) fn gaps(a: GapsArgs) -> Result<ExitCode> {
-    let now = jiff::Timestamp::now().as_millisecond().max(0) as u64;
-    let window = Window::parse(
-        a.since.as_deref(),
-        a.until.as_deref(),
-        now,
-        ("--since", "--until"),
-    )?;
+    let window = super::window(a.since.as_deref(), a.until.as_deref())?;
     let store = super::existing_store(&a.data)?;
     let (engine, _) = super::load(&a.sources)?;
     let report = gaps::report(

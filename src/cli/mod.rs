@@ -868,6 +868,17 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The window `--since`/`--until` name (`report`, `gaps`): the 30 days before now by default.
+fn window(since: Option<&str>, until: Option<&str>) -> Result<concierge::window::Window> {
+    let now = jiff::Timestamp::now().as_millisecond().max(0) as u64;
+    Ok(concierge::window::Window::parse(
+        since,
+        until,
+        now,
+        ("--since", "--until"),
+    )?)
+}
+
 /// The database `serve` keeps: PostgreSQL when `CONCIERGE_DATABASE_URL` is set, else the
 /// SQLite file in `data`, which must exist already.
 fn existing_store(data: &Path) -> Result<Arc<dyn Store>> {

@@ -10,7 +10,6 @@ use clap::Args;
 
 use concierge::store::report::{KpiRow, Percentiles};
 use concierge::store::{GroupBy, Report, ReportQuery};
-use concierge::window::Window;
 
 #[derive(Debug, Args)]
 pub(super) struct ReportArgs {
@@ -43,15 +42,8 @@ enum By {
     Channel,
 }
 
-/// A date (UTC midnight) or an RFC 3339 instant, as Unix milliseconds.
 pub(super) fn report(a: ReportArgs) -> Result<ExitCode> {
-    let now = jiff::Timestamp::now().as_millisecond().max(0) as u64;
-    let window = Window::parse(
-        a.since.as_deref(),
-        a.until.as_deref(),
-        now,
-        ("--since", "--until"),
-    )?;
+    let window = super::window(a.since.as_deref(), a.until.as_deref())?;
     let store = super::existing_store(&a.data)?;
     let by = match a.by {
         By::Day => GroupBy::Day,

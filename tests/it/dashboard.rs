@@ -15,9 +15,6 @@ use crate::exe::{concierge, demo_shop, run};
 use crate::server::{config, Server, TEST_HTTP};
 
 const TOKEN: &str = "dashboard-admin-token-0123456789abcdef";
-/// 2026-01-01T00:00:00Z.
-const JAN_1: u64 = 1_767_225_600_000;
-const DAY: u64 = 86_400_000;
 /// The window of the whole history: 100 days of 1,000 conversations.
 const SINCE: &str = "2026-01-01";
 const UNTIL: &str = "2026-04-11";
@@ -26,16 +23,7 @@ const UNTIL: &str = "2026-04-11";
 pub(crate) fn history() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_dir(dir.path()).unwrap();
-    generate(
-        &store,
-        &History {
-            conversations: 100_000,
-            messages_per_conversation: 4,
-            start_ms: JAN_1,
-            step_ms: DAY / 1000,
-        },
-    )
-    .unwrap();
+    generate(&store, &History::HUNDRED_DAYS).unwrap();
     dir
 }
 

@@ -32,6 +32,17 @@ pub struct History {
     pub step_ms: u64,
 }
 
+impl History {
+    /// What the report's tests use: 100,000 conversations of 4 messages, 1,000 a day for 100
+    /// days from 2026-01-01T00:00:00Z (up to 2026-04-11).
+    pub const HUNDRED_DAYS: History = History {
+        conversations: 100_000,
+        messages_per_conversation: 4,
+        start_ms: 1_767_225_600_000,
+        step_ms: 86_400,
+    };
+}
+
 /// Writes `h` into `store`, in one transaction.
 pub fn generate(store: &SqliteStore, h: &History) -> Result<()> {
     let m_per = h.messages_per_conversation.max(1);

@@ -16,16 +16,7 @@ fn history() -> &'static (tempfile::TempDir, SqliteStore) {
     STORE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open_dir(dir.path()).unwrap();
-        generate(
-            &store,
-            &History {
-                conversations: 100_000,
-                messages_per_conversation: 4,
-                start_ms: JAN_1,
-                step_ms: DAY / 1000,
-            },
-        )
-        .unwrap();
+        generate(&store, &History::HUNDRED_DAYS).unwrap();
         (dir, store)
     })
 }
