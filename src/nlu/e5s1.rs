@@ -19,8 +19,11 @@
 //! scale `d` then 16 bytes whose low nibbles are weights 0..16 and high nibbles 16..32, each
 //! `(nibble - 8) * d`.
 //!
-//! [`convert`] dequantizes every tensor to f32 and writes `model.safetensors` under the
-//! tensor names of rust-bert's `BertModel` (plus the zero pooler it always builds), the
+//! [`convert`] dequantizes every tensor to f32 but the word-embedding table, which stays
+//! Q4_0 (its rows' blocks as they are, entry [`WORD_TABLE`]: a seventh of the f32 table's
+//! bytes, dequantized by `nlu::embed` a batch's rows at a time), and writes
+//! `model.safetensors` under the tensor names of rust-bert's `BertModel` (plus the zero
+//! pooler it always builds), the
 //! SentencePiece model rebuilt from the pieces and scores (`sentencepiece.bpe.model`, read by
 //! rust-bert's `XLMRoberta` tokenizer), and the sentence-transformers files: mean pooling,
 //! normalization, and E5's `query: ` prompt. [`Vocabulary::Latin`] keeps only the pieces that
@@ -32,6 +35,9 @@
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+pub use super::q4::{dequantize_q4_0, f16_to_f32};
+use super::q4::{Q4Table, BLOCK_BYTES, GROUP, WORD_TABLE};
 
 /// Errors reading an E5S1 file or writing the model folder.
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +55,6 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 const MAGIC: &[u8; 4] = b"E5S1";
-/// Bytes of one Q4_0 block of `GROUP` weights.
-const BLOCK_BYTES: usize = 18;
-const GROUP: usize = 32;
 
 /// The model's shape, from the file's header.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -323,6 +326,12 @@ impl E5s1 {
             })
     }
 
+    /// The tensor's bytes as stored.
+    pub fn raw(&self, name: &str) -> Result<&[u8]> {
+        let e = self.entry(name)?;
+        Ok(&self.data[e.offset..e.offset + e.bytes])
+    }
+
     /// The tensor's values as f32, dequantized if stored as Q4_0.
     pub fn tensor(&self, name: &str) -> Result<Vec<f32>> {
         let e = self.entry(name)?;
@@ -335,41 +344,6 @@ impl E5s1 {
             Dtype::Q4 => dequantize_q4_0(bytes),
         })
     }
-}
-
-/// ggml Q4_0 blocks to f32: per block an f16 scale `d`, then 16 bytes; byte j holds weight j
-/// (low nibble) and weight j + 16 (high nibble), each `(nibble - 8) * d`.
-pub fn dequantize_q4_0(bytes: &[u8]) -> Vec<f32> {
-    let mut out = Vec::with_capacity(bytes.len() / BLOCK_BYTES * GROUP);
-    for block in bytes.chunks_exact(BLOCK_BYTES) {
-        let d = f16_to_f32(u16::from_le_bytes([block[0], block[1]]));
-        let q = &block[2..];
-        let mut w = [0f32; GROUP];
-        for (j, &byte) in q.iter().enumerate() {
-            w[j] = ((byte & 0x0f) as i32 - 8) as f32 * d;
-            w[j + 16] = ((byte >> 4) as i32 - 8) as f32 * d;
-        }
-        out.extend_from_slice(&w);
-    }
-    out
-}
-
-/// IEEE half precision to single (exact; subnormals, infinities and NaN included).
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h as u32) & 0x8000) << 16;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let man = (h & 0x3ff) as u32;
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        (0, _) => {
-            // Subnormal: value = man * 2^-24.
-            let v = man as f32 * f32::from_bits(0x3380_0000); // 2^-24
-            return if sign != 0 { -v } else { v };
-        }
-        (31, _) => sign | 0x7f80_0000 | (man << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (man << 13),
-    };
-    f32::from_bits(bits)
 }
 
 /// Which pieces of the vocabulary (and rows of the embedding table) to keep.
@@ -558,14 +532,28 @@ pub fn write_folder(model: &E5s1, dest: &Path, vocabulary: Vocabulary) -> Result
             at: 0,
         });
     }
+    // A Q4_0 word table stays Q4_0: its rows' blocks as they are (`q4::WORD_TABLE`).
+    let q4_words = model.entry("emb.word")?.dtype == Dtype::Q4;
+    let row_bytes = Q4Table::row_bytes(h.hidden);
+    for (short, name, shape) in &mut tensors {
+        if short == "emb.word" && q4_words {
+            *name = WORD_TABLE.into();
+            *shape = vec![kept.len(), row_bytes];
+        }
+    }
     let mut json = String::from("{\"__metadata__\":{\"format\":\"pt\"}");
     let mut offset = 0usize;
     for (_, name, shape) in &tensors {
-        let bytes = shape.iter().product::<usize>() * 4;
+        let (dtype, size) = if name == WORD_TABLE {
+            ("U8", 1)
+        } else {
+            ("F32", 4)
+        };
+        let bytes = shape.iter().product::<usize>() * size;
         let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
         write!(
             json,
-            ",\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}}",
+            ",\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{offset},{}]}}",
             dims.join(","),
             offset + bytes
         )
@@ -586,6 +574,11 @@ pub fn write_folder(model: &E5s1, dest: &Path, vocabulary: Vocabulary) -> Result
     for (short, name, shape) in &tensors {
         if short.is_empty() {
             put(&vec![0u8; shape.iter().product::<usize>() * 4])?;
+        } else if name == WORD_TABLE {
+            let blocks = model.raw(short)?;
+            for &row in &kept {
+                put(&blocks[row * row_bytes..(row + 1) * row_bytes])?;
+            }
         } else if name == "embeddings.word_embeddings.weight" {
             let table = model.tensor(short)?;
             for &row in &kept {

@@ -366,7 +366,12 @@ impl Embedder {
         if !cfg!(feature = "semantic") {
             return Err(Error::NotBuilt);
         }
+        let started = Instant::now();
         let model = ModelFiles::verify(dir)?;
+        tracing::debug!(
+            verify_ms = started.elapsed().as_millis() as u64,
+            "model files checked against MANIFEST.sha256"
+        );
         let path = model.dir.clone();
         let threads = options.threads.max(1);
         Embedder::spawn(model, options, move || backend::start(&path, threads)).map_err(|message| {
@@ -630,8 +635,10 @@ fn attention_runs(lengths: &[usize], budget: usize) -> Vec<std::ops::Range<usize
 mod backend {
     //! The embedder thread's side: rust-bert itself.
 
+    use std::io::{Read, Seek, SeekFrom};
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::path::Path;
+    use std::time::Instant;
 
     use rust_bert::pipelines::common::{ConfigOption, ModelType, TokenizerOption};
     use rust_bert::pipelines::sentence_embeddings::layers::{Pooling, PoolingConfig};
@@ -646,6 +653,10 @@ mod backend {
     use super::{
         attention_runs, model_input, normalize, Layout, TokenizerKind, ATTENTION_BUDGET, BATCH,
     };
+    use crate::nlu::q4::{self, Q4Table};
+
+    /// The f32 word-embedding table's entry, which a folder with `q4::WORD_TABLE` has not.
+    const WORD_EMBEDDINGS: &str = "embeddings.word_embeddings.weight";
 
     /// A sentence-transformers model (transformer, pooling, normalization) built from
     /// rust-bert's parts, as `SentenceEmbeddingsModel` builds it, but owning the weights: see
@@ -658,6 +669,10 @@ mod backend {
         dim: usize,
         /// Put before every text (`ModelFiles::prefix`).
         prefix: String,
+        /// The word-embedding table as Q4_0 blocks, when model.safetensors has it so
+        /// (`q4::WORD_TABLE`): each batch's rows are dequantized here and go into the BERT as
+        /// its input embeddings, and the BERT's own word table is one row that nothing reads.
+        words: Option<Q4Table>,
         /// The weights `transformer` reads; dropped with it.
         _weights: nn::VarStore,
     }
@@ -665,6 +680,8 @@ mod backend {
     /// Word-piece ids and attention masks of a batch, padded to its longest text.
     pub(super) struct Tokens {
         ids: Tensor,
+        /// `ids`, row after row (what a Q4_0 word table is looked up with).
+        flat_ids: Vec<i64>,
         masks: Tensor,
         /// Per text, [CLS] and [SEP] included.
         pub(super) lengths: Vec<usize>,
@@ -708,6 +725,7 @@ mod backend {
                     vocabulary.display()
                 ));
             }
+            let started = Instant::now();
             let tokenizer = TokenizerOption::from_file(
                 match kind {
                     TokenizerKind::WordPiece => ModelType::Bert,
@@ -722,16 +740,42 @@ mod backend {
                 tokenizer_config.add_prefix_space,
             )
             .map_err(|e| format!("{}: {e}", vocabulary.display()))?;
+            let tokenizer_time = started.elapsed();
 
+            let started = Instant::now();
+            let path = dir.join("model.safetensors");
+            let mut file = Safetensors::open(&path)?;
             let weights = nn::VarStore::new(Device::Cpu);
-            let config = ConfigOption::from_file(ModelType::Bert, dir.join("config.json"));
+            let mut config = ConfigOption::from_file(ModelType::Bert, dir.join("config.json"));
+            let words = match &mut config {
+                ConfigOption::Bert(bert) if file.header.contains_key(q4::WORD_TABLE) => {
+                    let words = file.q4_words(bert.vocab_size, bert.hidden_size)?;
+                    // The BERT's own table is never read: one row instead of the vocabulary.
+                    bert.vocab_size = 1;
+                    Some(words)
+                }
+                _ => None,
+            };
             let transformer =
                 SentenceEmbeddingsOption::new(ModelType::Bert, weights.root(), &config)
                     .map_err(|e| e.to_string())?;
-            read_weights(&weights, &dir.join("model.safetensors"))?;
+            let build_time = started.elapsed();
+            let started = Instant::now();
+            let skip = if words.is_some() { WORD_EMBEDDINGS } else { "" };
+            file.read_weights(&weights, skip)?;
+            let read_time = started.elapsed();
+            let started = Instant::now();
             if layout == Layout::Transposed {
                 transpose_linear_weights(&weights);
             }
+            tracing::debug!(
+                tokenizer_ms = tokenizer_time.as_millis() as u64,
+                build_ms = build_time.as_millis() as u64,
+                weights_ms = read_time.as_millis() as u64,
+                transpose_ms = started.elapsed().as_millis() as u64,
+                q4_words = words.is_some(),
+                "model loaded"
+            );
 
             let pooling = PoolingConfig::from_file(dir.join("1_Pooling/config.json"));
             Ok(Model {
@@ -741,6 +785,7 @@ mod backend {
                 dim: pooling.word_embedding_dimension as usize,
                 pooling: Pooling::new(pooling),
                 prefix,
+                words,
                 _weights: weights,
             })
         }
@@ -769,6 +814,7 @@ mod backend {
             let shape = [texts.len() as i64, longest as i64];
             Tokens {
                 ids: Tensor::from_slice(&ids).view(shape),
+                flat_ids: ids,
                 masks: Tensor::from_slice(&masks).view(shape),
                 lengths,
             }
@@ -794,10 +840,33 @@ mod backend {
         fn encode_padded(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
             let tokens = self.tokenize(texts);
             tch::no_grad(|| {
-                let (hidden, _) = self
-                    .transformer
-                    .forward(&tokens.ids, &tokens.masks)
-                    .map_err(|e| e.to_string())?;
+                let (hidden, _) = match (&self.words, &self.transformer) {
+                    (Some(words), SentenceEmbeddingsOption::Bert(bert)) => {
+                        // What the BERT's embedding lookup would give from the dequantized
+                        // table; positions and token types it adds itself, as for ids.
+                        let mut rows = Vec::new();
+                        words.gather(&tokens.flat_ids, &mut rows)?;
+                        let mut shape = tokens.ids.size();
+                        shape.push(words.hidden() as i64);
+                        let embeds = Tensor::from_slice(&rows).view(shape.as_slice());
+                        bert.forward_t(
+                            None,
+                            Some(&tokens.masks),
+                            None,
+                            None,
+                            Some(&embeds),
+                            None,
+                            None,
+                            false,
+                        )
+                        .map(|out| (out.hidden_state, out.all_attentions))
+                    }
+                    (Some(_), _) => {
+                        return Err("a Q4_0 word table needs a BERT transformer".to_string())
+                    }
+                    (None, transformer) => transformer.forward(&tokens.ids, &tokens.masks),
+                }
+                .map_err(|e| e.to_string())?;
                 let pooled = self.pooling.forward(hidden, &tokens.masks);
                 Vec::<Vec<f32>>::try_from(pooled).map_err(|e| e.to_string())
             })
@@ -807,83 +876,156 @@ mod backend {
     /// Most bytes of model.safetensors held in memory at once while loading.
     const READ_CHUNK: usize = 8 << 20;
 
-    /// Fills every variable of `weights` from the safetensors file at `path`, a few rows at a
-    /// time. rust-bert's `load_weights` (tch's `VarStore::load`) reads the whole file and
-    /// makes a tensor of each entry before copying it into the variable: three copies of the
-    /// weights at the peak (1.4 GB for the full multilingual model); here the peak is the
-    /// weights plus `READ_CHUNK`. f32 entries only; names and shapes must match; entries
-    /// without a variable (`embeddings.position_ids`) are skipped.
-    fn read_weights(weights: &nn::VarStore, path: &Path) -> Result<(), String> {
-        use std::io::{Read, Seek, SeekFrom};
-        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-        let mut file = std::fs::File::open(path).map_err(|e| at(&e))?;
-        let mut len = [0u8; 8];
-        file.read_exact(&mut len).map_err(|e| at(&e))?;
-        let len = u64::from_le_bytes(len);
-        if len > 64 << 20 {
-            return Err(at(&format!("a header of {len} bytes is not safetensors")));
-        }
-        let mut header = vec![0u8; len as usize];
-        file.read_exact(&mut header).map_err(|e| at(&e))?;
-        let header: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&header).map_err(|e| at(&format!("its header: {e}")))?;
-        let data_start = 8 + len;
-        tch::no_grad(|| {
-            for (name, var) in weights.variables() {
-                let entry = header
-                    .get(&name)
-                    .ok_or_else(|| at(&format!("has no tensor {name}")))?;
-                if entry["dtype"] != "F32" {
-                    return Err(at(&format!("{name} is {}, not F32", entry["dtype"])));
-                }
-                let shape: Vec<i64> = entry["shape"]
-                    .as_array()
-                    .map(|d| d.iter().filter_map(|x| x.as_i64()).collect())
-                    .unwrap_or_default();
-                if shape != var.size() {
-                    return Err(at(&format!(
-                        "{name} has shape {shape:?}, the model expects {:?}",
-                        var.size()
-                    )));
-                }
-                let offsets = &entry["data_offsets"];
-                let (start, end) = (offsets[0].as_u64(), offsets[1].as_u64());
-                let numel: i64 = shape.iter().product();
-                let (Some(start), Some(end)) = (start, end) else {
-                    return Err(at(&format!("{name} has no data_offsets")));
-                };
-                if end < start || end - start != numel as u64 * 4 {
-                    return Err(at(&format!(
-                        "{name} has {} bytes for {numel} values",
-                        end - start
-                    )));
-                }
-                file.seek(SeekFrom::Start(data_start + start))
-                    .map_err(|e| at(&e))?;
-                let rows = shape.first().copied().unwrap_or(1).max(1);
-                let row_values = (numel / rows) as usize;
-                let step = (READ_CHUNK / (row_values * 4).max(1)).max(1) as i64;
-                let mut buf = Vec::new();
-                let mut r0 = 0;
-                while r0 < rows {
-                    let r = step.min(rows - r0);
-                    buf.resize(r as usize * row_values * 4, 0);
-                    file.read_exact(&mut buf).map_err(|e| at(&e))?;
-                    let values: Vec<f32> = buf
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect();
-                    let mut target = if shape.is_empty() {
-                        var.shallow_clone()
-                    } else {
-                        var.narrow(0, r0, r)
-                    };
-                    target.copy_(&Tensor::from_slice(&values).reshape(target.size()));
-                    r0 += r;
-                }
+    /// A model.safetensors file, its header read.
+    struct Safetensors {
+        path: std::path::PathBuf,
+        file: std::fs::File,
+        header: serde_json::Map<String, serde_json::Value>,
+        /// Where the data starts: offsets in the header count from here.
+        data_start: u64,
+    }
+
+    impl Safetensors {
+        fn open(path: &Path) -> Result<Safetensors, String> {
+            let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+            let mut file = std::fs::File::open(path).map_err(|e| at(&e))?;
+            let mut len = [0u8; 8];
+            file.read_exact(&mut len).map_err(|e| at(&e))?;
+            let len = u64::from_le_bytes(len);
+            if len > 64 << 20 {
+                return Err(at(&format!("a header of {len} bytes is not safetensors")));
             }
+            let mut header = vec![0u8; len as usize];
+            file.read_exact(&mut header).map_err(|e| at(&e))?;
+            let header =
+                serde_json::from_slice(&header).map_err(|e| at(&format!("its header: {e}")))?;
+            Ok(Safetensors {
+                path: path.to_path_buf(),
+                file,
+                header,
+                data_start: 8 + len,
+            })
+        }
+
+        /// "path: what".
+        fn at(&self, what: &dyn std::fmt::Display) -> String {
+            format!("{}: {what}", self.path.display())
+        }
+
+        /// Entry `name`, checked to be `dtype` of `shape` with its bytes (`size` per value),
+        /// the file positioned at its start.
+        fn seek_entry(
+            &mut self,
+            name: &str,
+            dtype: &str,
+            shape: &[i64],
+            size: u64,
+        ) -> Result<(), String> {
+            let entry = self
+                .header
+                .get(name)
+                .ok_or_else(|| self.at(&format!("has no tensor {name}")))?;
+            if entry["dtype"] != dtype {
+                return Err(self.at(&format!("{name} is {}, not {dtype}", entry["dtype"])));
+            }
+            let found: Vec<i64> = entry["shape"]
+                .as_array()
+                .map(|d| d.iter().filter_map(|x| x.as_i64()).collect())
+                .unwrap_or_default();
+            if found != shape {
+                return Err(self.at(&format!(
+                    "{name} has shape {found:?}, the model expects {shape:?}"
+                )));
+            }
+            let offsets = &entry["data_offsets"];
+            let (Some(start), Some(end)) = (offsets[0].as_u64(), offsets[1].as_u64()) else {
+                return Err(self.at(&format!("{name} has no data_offsets")));
+            };
+            let numel: i64 = shape.iter().product();
+            if end < start || end - start != numel as u64 * size {
+                return Err(self.at(&format!(
+                    "{name} has {} bytes for {numel} values",
+                    end.wrapping_sub(start)
+                )));
+            }
+            let to = self.data_start + start;
+            self.file
+                .seek(SeekFrom::Start(to))
+                .map_err(|e| format!("{}: {e}", self.path.display()))?;
             Ok(())
-        })
+        }
+
+        /// The word-embedding table kept as Q4_0 blocks (`q4::WORD_TABLE`), for a model of
+        /// `rows` pieces (config.json's `vocab_size`) and `hidden` values a row. The file
+        /// must not also hold the f32 table.
+        fn q4_words(&mut self, rows: i64, hidden: i64) -> Result<Q4Table, String> {
+            if self.header.contains_key(WORD_EMBEDDINGS) {
+                return Err(self.at(&format!(
+                    "has both {} and {WORD_EMBEDDINGS}; a word table is one or the other",
+                    q4::WORD_TABLE
+                )));
+            }
+            let (Ok(rows_n), Ok(hidden_n)) = (usize::try_from(rows), usize::try_from(hidden))
+            else {
+                return Err(self.at(&format!(
+                    "config.json's vocab_size {rows} or hidden_size {hidden} is negative"
+                )));
+            };
+            if hidden_n == 0 || !hidden_n.is_multiple_of(q4::GROUP) {
+                return Err(self.at(&format!(
+                    "{} needs a hidden size that is a multiple of {}; config.json says {hidden}",
+                    q4::WORD_TABLE,
+                    q4::GROUP
+                )));
+            }
+            let row_bytes = Q4Table::row_bytes(hidden_n);
+            self.seek_entry(q4::WORD_TABLE, "U8", &[rows, row_bytes as i64], 1)?;
+            let mut blocks = vec![0u8; rows_n * row_bytes];
+            self.file.read_exact(&mut blocks).map_err(|e| self.at(&e))?;
+            Q4Table::new(rows_n, hidden_n, blocks)
+                .map_err(|e| self.at(&format!("{}: {e}", q4::WORD_TABLE)))
+        }
+
+        /// Fills every variable of `weights` (but `skip`) from the file, a few rows at a time.
+        /// rust-bert's `load_weights` (tch's `VarStore::load`) reads the whole file and makes
+        /// a tensor of each entry before copying it into the variable: three copies of the
+        /// weights at the peak (1.4 GB for the full multilingual model); here the peak is the
+        /// weights plus `READ_CHUNK`. f32 entries only; names and shapes must match; entries
+        /// without a variable (`embeddings.position_ids`) are skipped.
+        fn read_weights(&mut self, weights: &nn::VarStore, skip: &str) -> Result<(), String> {
+            tch::no_grad(|| {
+                for (name, var) in weights.variables() {
+                    if name == skip {
+                        continue;
+                    }
+                    let shape = var.size();
+                    self.seek_entry(&name, "F32", &shape, 4)?;
+                    let numel: i64 = shape.iter().product();
+                    let rows = shape.first().copied().unwrap_or(1).max(1);
+                    let row_values = (numel / rows) as usize;
+                    let step = (READ_CHUNK / (row_values * 4).max(1)).max(1) as i64;
+                    let mut buf = Vec::new();
+                    let mut r0 = 0;
+                    while r0 < rows {
+                        let r = step.min(rows - r0);
+                        buf.resize(r as usize * row_values * 4, 0);
+                        self.file.read_exact(&mut buf).map_err(|e| self.at(&e))?;
+                        let values: Vec<f32> = buf
+                            .chunks_exact(4)
+                            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                            .collect();
+                        let mut target = if shape.is_empty() {
+                            var.shallow_clone()
+                        } else {
+                            var.narrow(0, r0, r)
+                        };
+                        target.copy_(&Tensor::from_slice(&values).reshape(target.size()));
+                        r0 += r;
+                    }
+                }
+                Ok(())
+            })
+        }
     }
 
     /// The file's JSON syntax, or an error naming the file, line and column.
@@ -951,7 +1093,6 @@ mod backend {
         texts: &[String],
         rounds: usize,
     ) -> Result<super::Profile, String> {
-        use std::time::Instant;
         tch::set_num_threads(threads as i32);
         let t = Instant::now();
         let model = load(dir, layout)?;
@@ -1020,6 +1161,200 @@ mod backend {
             dir
         }
 
+        /// model.safetensors as entries: name, dtype, shape, bytes (in the file's order).
+        type Entries = Vec<(String, String, Vec<i64>, Vec<u8>)>;
+
+        fn read_entries(path: &Path) -> Entries {
+            let bytes = std::fs::read(path).unwrap();
+            let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+            let header: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+            let data = &bytes[8 + n..];
+            let mut entries: Entries = header
+                .iter()
+                .filter(|(name, _)| *name != "__metadata__")
+                .map(|(name, e)| {
+                    let (a, b) = (
+                        e["data_offsets"][0].as_u64().unwrap() as usize,
+                        e["data_offsets"][1].as_u64().unwrap() as usize,
+                    );
+                    let shape = e["shape"].as_array().unwrap();
+                    (
+                        name.clone(),
+                        e["dtype"].as_str().unwrap().to_string(),
+                        shape.iter().map(|d| d.as_i64().unwrap()).collect(),
+                        data[a..b].to_vec(),
+                    )
+                })
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries
+        }
+
+        fn write_entries(path: &Path, entries: &Entries) {
+            let mut header = serde_json::Map::new();
+            let mut offset = 0;
+            for (name, dtype, shape, bytes) in entries {
+                header.insert(
+                    name.clone(),
+                    serde_json::json!({
+                        "dtype": dtype,
+                        "shape": shape,
+                        "data_offsets": [offset, offset + bytes.len()],
+                    }),
+                );
+                offset += bytes.len();
+            }
+            let mut json = serde_json::to_vec(&header).unwrap();
+            json.resize(json.len().div_ceil(8) * 8, b' ');
+            let mut out = (json.len() as u64).to_le_bytes().to_vec();
+            out.extend(json);
+            for (.., bytes) in entries {
+                out.extend_from_slice(bytes);
+            }
+            std::fs::write(path, out).unwrap();
+        }
+
+        /// A copy of the installed model `name`'s folder whose model.safetensors entries are
+        /// `edit`ed.
+        fn model_edited(name: &str, edit: impl FnOnce(&mut Entries)) -> tempfile::TempDir {
+            let real = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("models")
+                .join(name);
+            let dir = tempfile::tempdir().unwrap();
+            for sub in ["", "1_Pooling"] {
+                std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+                for f in std::fs::read_dir(real.join(sub)).unwrap() {
+                    let f = f.unwrap();
+                    if f.file_type().unwrap().is_file() && f.file_name() != "model.safetensors" {
+                        std::fs::copy(f.path(), dir.path().join(sub).join(f.file_name())).unwrap();
+                    }
+                }
+            }
+            let mut entries = read_entries(&real.join("model.safetensors"));
+            edit(&mut entries);
+            write_entries(&dir.path().join("model.safetensors"), &entries);
+            dir
+        }
+
+        /// The installed multilingual model with its Q4_0 word table dequantized into an f32
+        /// `embeddings.word_embeddings.weight`, as the converter wrote it before.
+        fn multilingual_with_f32_words() -> tempfile::TempDir {
+            model_edited("multilingual-e5-small", |entries| {
+                let i = entries
+                    .iter()
+                    .position(|e| e.0 == q4::WORD_TABLE)
+                    .expect("the installed multilingual model keeps its word table in Q4_0 (run scripts/setup-model)");
+                let (_, _, shape, blocks) = entries.remove(i);
+                let values = q4::dequantize_q4_0(&blocks);
+                let rows = shape[0];
+                let hidden = values.len() as i64 / rows;
+                let bytes = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+                entries.push((
+                    WORD_EMBEDDINGS.into(),
+                    "F32".into(),
+                    vec![rows, hidden],
+                    bytes,
+                ));
+            })
+        }
+
+        /// The multilingual model's Q4_0 word table gives, bit for bit, the vectors of the
+        /// same table dequantized and looked up by the BERT itself, batched or alone.
+        #[test]
+        fn a_q4_word_table_gives_the_vectors_of_its_f32_table_exactly() {
+            let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/multilingual-e5-small");
+            let twin = multilingual_with_f32_words();
+            let texts = [
+                "where is my parcel?",
+                "¿cuánto tarda el envío a Canarias?",
+                "hi",
+                "Kan ik mijn bestelling nog wijzigen nadat ik heb betaald? 🙂",
+            ];
+            let q4 = load(&real, Layout::Transposed).unwrap();
+            assert!(q4.words.is_some());
+            let f32 = load(twin.path(), Layout::Transposed).unwrap();
+            assert!(f32.words.is_none());
+            let bits = |v: &Vec<Vec<f32>>| -> Vec<Vec<u32>> {
+                v.iter()
+                    .map(|v| v.iter().map(|x| x.to_bits()).collect())
+                    .collect()
+            };
+            assert_eq!(
+                bits(&q4.encode(&texts).unwrap()),
+                bits(&f32.encode(&texts).unwrap())
+            );
+            for t in texts {
+                assert_eq!(
+                    bits(&q4.encode(&[t]).unwrap()),
+                    bits(&f32.encode(&[t]).unwrap()),
+                    "{t:?}"
+                );
+            }
+        }
+
+        /// A Q4_0 word table that does not fit the model is refused, naming the file and
+        /// what is wrong (MiniLM's folder: 30,522 pieces of 384 values, 216 bytes a row).
+        #[test]
+        fn a_malformed_q4_word_table_is_refused_naming_the_file_and_what_is_wrong() {
+            let q4_entry = |dtype: &str, shape: Vec<i64>| {
+                let n = shape.iter().product::<i64>() as usize;
+                let size = if dtype == "U8" { 1 } else { 4 };
+                (
+                    q4::WORD_TABLE.to_string(),
+                    dtype.to_string(),
+                    shape,
+                    vec![0u8; n * size],
+                )
+            };
+            let without_f32 = |entries: &mut Entries| entries.retain(|e| e.0 != WORD_EMBEDDINGS);
+            let cases: Vec<(&str, tempfile::TempDir)> = vec![
+                (
+                    "has shape [30522, 217], the model expects [30522, 216]",
+                    model_edited("all-MiniLM-L6-v2", |e| {
+                        without_f32(e);
+                        e.push(q4_entry("U8", vec![30522, 217]));
+                    }),
+                ),
+                (
+                    "has shape [100, 216], the model expects [30522, 216]",
+                    model_edited("all-MiniLM-L6-v2", |e| {
+                        without_f32(e);
+                        e.push(q4_entry("U8", vec![100, 216]));
+                    }),
+                ),
+                (
+                    "is \"F32\", not U8",
+                    model_edited("all-MiniLM-L6-v2", |e| {
+                        without_f32(e);
+                        e.push(q4_entry("F32", vec![30522, 216]));
+                    }),
+                ),
+                (
+                    "has both",
+                    model_edited("all-MiniLM-L6-v2", |e| {
+                        e.push(q4_entry("U8", vec![30522, 216]));
+                    }),
+                ),
+            ];
+            for (want, dir) in cases {
+                let e = load(dir.path(), Layout::Transposed).err().unwrap();
+                assert!(
+                    e.contains("model.safetensors")
+                        && e.contains(q4::WORD_TABLE)
+                        && e.contains(want),
+                    "{e}"
+                );
+            }
+            // A well-formed one loads (its rows are zero: the vectors are not the model's).
+            let dir = model_edited("all-MiniLM-L6-v2", |e| {
+                without_f32(e);
+                e.push(q4_entry("U8", vec![30522, 216]));
+            });
+            let model = load(dir.path(), Layout::Transposed).unwrap();
+            assert_eq!(model.encode(&["hi"]).unwrap()[0].len(), 384);
+        }
+
         #[test]
         fn a_model_it_cannot_use_is_an_error_naming_the_file_and_line() {
             let dir = model_with("config.json", "{\n  \"hidden_size\": 384,\n  oops\n}\n");
@@ -1051,11 +1386,14 @@ mod backend {
                     .join(name);
                 let files = ModelFiles::verify(&dir)
                     .unwrap_or_else(|e| panic!("{e} (run scripts/setup-model)"));
+                // rust-bert's pipeline reads an f32 word table only.
+                let twin = (kind == ModelType::XLMRoberta).then(multilingual_with_f32_words);
+                let weights = twin.as_ref().map_or(dir.as_path(), |t| t.path());
                 let config = SentenceEmbeddingsConfig {
                     modules_config_resource: local(&dir, "modules.json"),
                     transformer_type: ModelType::Bert,
                     transformer_config_resource: local(&dir, "config.json"),
-                    transformer_weights_resource: local(&dir, "model.safetensors"),
+                    transformer_weights_resource: local(weights, "model.safetensors"),
                     pooling_config_resource: local(&dir, "1_Pooling/config.json"),
                     dense_config_resource: None,
                     dense_weights_resource: None,

