@@ -183,9 +183,14 @@ pub struct SemanticSettings {
     pub model: Option<PathBuf>,
     /// What to do when the model is missing or cannot be loaded.
     pub on_error: OnModelError,
-    /// Threads the model computes one batch with (libtorch intra-op threads). Default: 2, or
-    /// 1 on a one-core machine (see `default_model_threads`).
+    /// Threads the model computes one batch with (libtorch intra-op threads) while the
+    /// machine is otherwise idle. Default: 2, or 1 on a one-core machine (see
+    /// `default_model_threads`).
     pub threads: usize,
+    /// Threads it computes with while other processes take half a core or more
+    /// (`cpu::ThreadPolicy`): two threads wait for each other at every operation when one of
+    /// them is not running. Default 1; the same as `threads` turns the switch off.
+    pub busy_threads: usize,
     /// Where embedded texts are cached (default: `$CONCIERGE_CACHE/vectors`, else
     /// `~/.cache/concierge/vectors`).
     pub cache: Option<PathBuf>,
@@ -417,6 +422,7 @@ impl Default for SemanticSettings {
             model: None,
             on_error: OnModelError::Fail,
             threads: default_model_threads(),
+            busy_threads: 1,
             cache: None,
             languages: vec![Locale::english()],
             neighbors: 1,

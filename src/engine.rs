@@ -512,7 +512,10 @@ impl Engine {
                 None => {
                     let dir = engine.settings.semantic.model_dir();
                     progress.event(Event::LoadingModel(&dir));
-                    Embedder::load(&dir, engine.settings.semantic.threads).map(Arc::new)
+                    let semantic = &engine.settings.semantic;
+                    let options = embed::Options::new(semantic.threads)
+                        .with_busy_threads(semantic.busy_threads);
+                    Embedder::load_with(&dir, options).map(Arc::new)
                 }
             };
             match loaded {
