@@ -100,7 +100,10 @@ impl ThreadPolicy {
             busy: busy.clamp(1, idle),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             current: idle,
-            last: None,
+            // Measured from now: the first pass at least `EVERY` later already knows.
+            last: (idle != busy.clamp(1, idle))
+                .then(|| sample().map(|s| (Instant::now(), s)))
+                .flatten(),
         }
     }
 
@@ -209,6 +212,15 @@ mod tests {
         assert_eq!(p.observe(1.6), 1, "stress-ng on both cores");
         assert_eq!(p.observe(0.4), 1, "still above calm: stays at one");
         assert_eq!(p.observe(0.1), 2);
+    }
+
+    #[test]
+    fn the_first_measurement_starts_when_the_policy_is_made() {
+        // So the first pass, even one at startup on a busy machine, is decided on a
+        // measurement rather than run with `idle` threads.
+        let switching = ThreadPolicy::new(2, 1);
+        assert_eq!(switching.last.is_some(), cfg!(target_os = "linux"));
+        assert!(ThreadPolicy::new(2, 2).last.is_none(), "one count: nothing to measure");
     }
 
     #[test]
