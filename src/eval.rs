@@ -435,6 +435,8 @@ pub fn fit_reporting(
         cal.w_short = w[7];
         cal.w_semantic = w[8];
         cal.w_semantic_margin = w[9];
+        cal.w_agreement = w[10];
+        cal.w_semantic_rank = w[11];
         let loss = log_loss(&cal, &samples);
         let better = best
             .as_ref()
