@@ -301,6 +301,12 @@ pub struct Calibration {
     pub rank_semantic: f32,
     pub w_semantic: f32,
     pub w_semantic_margin: f32,
+    /// Weight of the lexical and the semantic ranking agreeing on the topic (0 in the
+    /// lexical engine; configs written before it load with 0).
+    pub w_agreement: f32,
+    /// Weight of the best candidate's rank among the topics nearest in meaning, as
+    /// `1 / (1 + rank)` (0 in the lexical engine; configs written before it load with 0).
+    pub w_semantic_rank: f32,
 }
 
 /// Input limits.
@@ -402,6 +408,8 @@ impl Default for Calibration {
             rank_semantic: 0.0,
             w_semantic: 0.0,
             w_semantic_margin: 0.0,
+            w_agreement: 0.0,
+            w_semantic_rank: 0.0,
         }
     }
 }
@@ -468,6 +476,8 @@ impl Calibration {
             rank_semantic: 0.75,
             w_semantic: 0.450,
             w_semantic_margin: 0.473,
+            w_agreement: 0.0,
+            w_semantic_rank: 0.0,
         }
     }
 }
