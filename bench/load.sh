@@ -33,13 +33,22 @@ out="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$out"' EXIT
 
 # The demo shop's config without the per-client rate limit: every request comes from 127.0.0.1.
-# `BENCH_THREADS=2` sets `semantic.threads` (libtorch intra-op threads) for the run.
+# `BENCH_THREADS=2` sets `semantic.threads` (libtorch intra-op threads) for the run,
+# `BENCH_BUSY_THREADS=2` `semantic.busy_threads` (the count while other processes take the
+# cores), `BENCH_MODEL=models/multilingual-e5-small` another model, for all four languages.
+model="${BENCH_MODEL:-}"
+[[ -z $model || $model == /* ]] || model="$PWD/$model"
 {
-    if [[ -n ${BENCH_THREADS:-} ]]; then
-        awk -v t="$BENCH_THREADS" '{print} /^semantic:/ {print "  threads: " t}' concierge.yaml
-    else
-        cat concierge.yaml
-    fi
+    awk -v t="${BENCH_THREADS:-}" -v b="${BENCH_BUSY_THREADS:-}" -v m="$model" '
+        m != "" && /^  languages:/ && in_semantic { print "  languages: [en, es, pt, nl]"; next }
+        { print }
+        /^[a-z]/ { in_semantic = 0 }
+        /^semantic:/ {
+            in_semantic = 1
+            if (t != "") print "  threads: " t
+            if (b != "") print "  busy_threads: " b
+            if (m != "") print "  model: " m
+        }' concierge.yaml
     printf '\nhttp:\n  rate_limit: {per_minute: 0}\n  reload_interval_ms: 0\n'
 } >"$out/concierge.yaml"
 # A new database each run (in the temporary folder), so runs start alike and leave nothing.
@@ -48,7 +57,7 @@ CONCIERGE_LOG=warn,concierge::cli=info "$CONCIERGE_BIN" serve --listen 127.0.0.1
     --kb knowledge-base --intents intents --config "$out/concierge.yaml" 2>"$out/server.log" &
 server=$!
 addr=""
-for _ in $(seq 1 200); do
+for _ in $(seq 1 2400); do # up to 2 minutes: a first start embeds the shop
     addr="$(grep -o 'listening on http://[0-9.:]*' "$out/server.log" | head -1 | sed 's|listening on http://||')" || true
     [[ -n $addr ]] && curl -fs "http://$addr/readyz" >/dev/null 2>&1 && break
     sleep 0.05
@@ -77,5 +86,5 @@ errors="$(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out/wrk.txt" | grep -o '[
     echo
     echo "| endpoint | engine | duration | connections | req/s | p50 | p99 | non-2xx | server CPU per request | load average before |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    echo "| POST /v1/messages | ${engine:-?}${BENCH_THREADS:+ (semantic.threads $BENCH_THREADS)} | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
+    echo "| POST /v1/messages | ${engine:-?}${BENCH_MODEL:+ $(basename "$BENCH_MODEL")}${BENCH_THREADS:+ (semantic.threads $BENCH_THREADS)}${BENCH_BUSY_THREADS:+ (busy_threads $BENCH_BUSY_THREADS)} | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
 } | tee bench/out/load.txt

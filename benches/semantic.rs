@@ -32,6 +32,8 @@ fn demo_settings(root: &Path, cache: &Path, threads: usize) -> Settings {
     settings.semantic.model = Some(model_dir(root));
     settings.semantic.cache = Some(cache.to_path_buf());
     settings.semantic.threads = threads;
+    // The bench compares thread counts: no switching to fewer when the machine is busy.
+    settings.semantic.busy_threads = threads;
     settings
 }
 

@@ -183,9 +183,14 @@ pub struct SemanticSettings {
     pub model: Option<PathBuf>,
     /// What to do when the model is missing or cannot be loaded.
     pub on_error: OnModelError,
-    /// Threads the model computes one batch with (libtorch intra-op threads). Default: 2, or
-    /// 1 on a one-core machine (see `default_model_threads`).
+    /// Threads the model computes one batch with (libtorch intra-op threads) while the
+    /// machine is otherwise idle. Default: 2, or 1 on a one-core machine (see
+    /// `default_model_threads`).
     pub threads: usize,
+    /// Threads it computes with while other processes take half a core or more
+    /// (`cpu::ThreadPolicy`): two threads wait for each other at every operation when one of
+    /// them is not running. Default 1; the same as `threads` turns the switch off.
+    pub busy_threads: usize,
     /// Where embedded texts are cached (default: `$CONCIERGE_CACHE/vectors`, else
     /// `~/.cache/concierge/vectors`).
     pub cache: Option<PathBuf>,
@@ -296,6 +301,12 @@ pub struct Calibration {
     pub rank_semantic: f32,
     pub w_semantic: f32,
     pub w_semantic_margin: f32,
+    /// Weight of the lexical and the semantic ranking agreeing on the topic (0 in the
+    /// lexical engine; configs written before it load with 0).
+    pub w_agreement: f32,
+    /// Weight of the best candidate's rank among the topics nearest in meaning, as
+    /// `1 / (1 + rank)` (0 in the lexical engine; configs written before it load with 0).
+    pub w_semantic_rank: f32,
 }
 
 /// Input limits.
@@ -397,6 +408,8 @@ impl Default for Calibration {
             rank_semantic: 0.0,
             w_semantic: 0.0,
             w_semantic_margin: 0.0,
+            w_agreement: 0.0,
+            w_semantic_rank: 0.0,
         }
     }
 }
@@ -417,6 +430,7 @@ impl Default for SemanticSettings {
             model: None,
             on_error: OnModelError::Fail,
             threads: default_model_threads(),
+            busy_threads: 1,
             cache: None,
             languages: vec![Locale::english()],
             neighbors: 1,
@@ -462,6 +476,8 @@ impl Calibration {
             rank_semantic: 0.75,
             w_semantic: 0.450,
             w_semantic_margin: 0.473,
+            w_agreement: 0.0,
+            w_semantic_rank: 0.0,
         }
     }
 }

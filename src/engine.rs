@@ -141,10 +141,17 @@ pub struct Features {
     pub semantic: f32,
     /// `semantic` minus the best semantic cosine of another topic.
     pub semantic_margin: f32,
+    /// 1 when the lexical ranking's best topic (its candidates ranked without the semantic
+    /// similarity) is the semantic layer's nearest topic, translations counting as the same
+    /// topic; 0 otherwise, and always 0 when the engine is lexical.
+    pub agreement: f32,
+    /// `1 / (1 + r)`, `r` the best candidate's rank among the topics nearest in meaning (0:
+    /// the nearest); 0 when the engine is lexical or the topic is not among them.
+    pub semantic_rank: f32,
 }
 
 /// How many features the calibration weighs.
-pub const N_FEATURES: usize = 9;
+pub const N_FEATURES: usize = 11;
 
 impl Features {
     pub fn as_array(&self) -> [f32; N_FEATURES] {
@@ -158,6 +165,8 @@ impl Features {
             self.short,
             self.semantic,
             self.semantic_margin,
+            self.agreement,
+            self.semantic_rank,
         ]
     }
 }
@@ -174,6 +183,8 @@ pub fn calibrated(c: &Calibration, f: &Features) -> f32 {
         c.w_short,
         c.w_semantic,
         c.w_semantic_margin,
+        c.w_agreement,
+        c.w_semantic_rank,
     ];
     let z = c.bias + w.iter().zip(f.as_array()).map(|(w, x)| w * x).sum::<f32>();
     1.0 / (1.0 + (-z).exp())
@@ -262,6 +273,9 @@ const OWN_LANGUAGE_SHARE: f32 = 0.75;
 
 /// How many targets the semantic layer adds to the lexical candidates.
 const SEMANTIC_CANDIDATES: usize = 10;
+
+/// How far down the targets nearest in meaning `Features::semantic_rank` looks.
+const SEMANTIC_RANK_DEPTH: usize = 50;
 
 /// How many of the shop's texts are embedded between two reports of progress.
 const EMBED_CHUNK: usize = 128;
@@ -512,7 +526,10 @@ impl Engine {
                 None => {
                     let dir = engine.settings.semantic.model_dir();
                     progress.event(Event::LoadingModel(&dir));
-                    Embedder::load(&dir, engine.settings.semantic.threads).map(Arc::new)
+                    let semantic = &engine.settings.semantic;
+                    let options = embed::Options::new(semantic.threads)
+                        .with_busy_threads(semantic.busy_threads);
+                    Embedder::load_with(&dir, options).map(Arc::new)
                 }
             };
             match loaded {
@@ -995,8 +1012,48 @@ impl Engine {
                 } else {
                     top.semantic - second_semantic
                 },
+                agreement: self.agreement(candidates, &analysis.nearest, cal),
+                semantic_rank: self.semantic_rank(top_topic, &analysis.nearest),
             };
         }
+    }
+
+    /// `Features::agreement`: whether the candidate the ranking would put first without the
+    /// semantic similarity (among those the lexical index found) is about the topic nearest in
+    /// meaning.
+    fn agreement(
+        &self,
+        candidates: &[Candidate],
+        nearest: &[(Target, f32)],
+        cal: &Calibration,
+    ) -> f32 {
+        let Some(&(semantic_best, _)) = nearest.first() else {
+            return 0.0;
+        };
+        let lexical_best = candidates
+            .iter()
+            .filter(|c| c.m.cosine > 0.0 || c.m.coverage > 0.0 || c.m.bm25 > 0.0)
+            .map(|c| (c, c.score - cal.rank_semantic * c.semantic))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.target.cmp(&a.0.target)));
+        match lexical_best {
+            Some((c, _)) if self.topic_key(c.target) == self.topic_key(semantic_best) => 1.0,
+            _ => 0.0,
+        }
+    }
+
+    /// `Features::semantic_rank`: how near in meaning `topic` is, among the topics.
+    fn semantic_rank(&self, topic: TopicKey<'_>, nearest: &[(Target, f32)]) -> f32 {
+        let mut seen: Vec<TopicKey<'_>> = Vec::new();
+        for &(t, _) in nearest.iter().take(SEMANTIC_RANK_DEPTH) {
+            let key = self.topic_key(t);
+            if key == topic {
+                return 1.0 / (1.0 + seen.len() as f32);
+            }
+            if !seen.contains(&key) {
+                seen.push(key);
+            }
+        }
+        0.0
     }
 
     /// The shopper's own language first: when the best candidate is an article in another
@@ -1554,5 +1611,74 @@ mod tests {
             keep_best(&mut one, s, 1);
         }
         assert_eq!(one, vec![0.8]);
+    }
+
+    /// A lexical engine over three articles: returns in English and its Spanish translation
+    /// (same path), shipping in English.
+    fn returns_and_shipping() -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let write = |path: &str, text: &str| {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write(
+            "en/returns.md",
+            "---\ntitle: How do I return a product?\n---\nSend the product back within 30 days for a refund.\n",
+        );
+        write(
+            "es/returns.md",
+            "---\ntitle: ¿Cómo devuelvo un producto?\n---\nDevuelve el producto en 30 días.\n",
+        );
+        write(
+            "en/shipping.md",
+            "---\ntitle: How long does shipping take?\n---\nParcels arrive in three to five days.\n",
+        );
+        let (kb, diags) = KnowledgeBase::load_dir(dir.path(), &Locale::english());
+        assert!(diags.is_empty(), "{diags:?}");
+        let mut settings = Settings::default();
+        settings.semantic.enabled = false;
+        settings.self_calibration = false;
+        let engine = Engine::new(settings, kb, Vec::new()).expect("an engine");
+        (dir, engine)
+    }
+
+    fn article(engine: &Engine, id: &str) -> Target {
+        let i = engine
+            .knowledge_base()
+            .articles()
+            .iter()
+            .position(|a| a.id.as_str() == id)
+            .unwrap_or_else(|| panic!("no article {id}"));
+        Target::Article(i)
+    }
+
+    #[test]
+    fn agreement_counts_a_translation_as_the_same_topic() {
+        let (_dir, engine) = returns_and_shipping();
+        let cal = Calibration::hybrid();
+        let mut a = engine.retrieve(&Question::new("how do I return a product"));
+        engine.rank(&mut a, &cal);
+        let returns = article(&engine, "en/returns");
+        assert_eq!(a.candidates[0].target, returns, "{:?}", a.candidates);
+        // Lexical: nothing nearest in meaning, so no agreement and no semantic rank.
+        assert_eq!((a.features.agreement, a.features.semantic_rank), (0.0, 0.0));
+
+        // The nearest text in meaning is the Spanish translation: the same topic.
+        a.nearest = vec![
+            (article(&engine, "es/returns"), 0.9),
+            (article(&engine, "en/shipping"), 0.4),
+        ];
+        engine.rank(&mut a, &cal);
+        assert_eq!((a.features.agreement, a.features.semantic_rank), (1.0, 1.0));
+
+        // Shipping nearest in meaning: the rankings disagree, returns is the second topic.
+        a.nearest = vec![
+            (article(&engine, "en/shipping"), 0.9),
+            (article(&engine, "es/returns"), 0.8),
+            (returns, 0.7),
+        ];
+        engine.rank(&mut a, &cal);
+        assert_eq!((a.features.agreement, a.features.semantic_rank), (0.0, 0.5));
     }
 }

@@ -435,6 +435,8 @@ pub fn fit_reporting(
         cal.w_short = w[7];
         cal.w_semantic = w[8];
         cal.w_semantic_margin = w[9];
+        cal.w_agreement = w[10];
+        cal.w_semantic_rank = w[11];
         let loss = log_loss(&cal, &samples);
         let better = best
             .as_ref()
@@ -570,6 +572,51 @@ mod tests {
             .collect();
         let w = logistic(&samples, 3000, 0.5, 0.0);
         assert!(w[1] > 2.0, "{w:?}");
+    }
+
+    /// A calibration printed before the agreement features loads, with their weights 0: the
+    /// confidence it gives is what it gave.
+    #[test]
+    fn a_calibration_without_the_agreement_weights_loads_with_them_zero() {
+        let old = "rank_cosine: 0.3\nrank_bm25: 0.4\nunknown_weight: 0.3\nrank_language: 0.0\n\
+                   bias: -1.57\nw_score: 1.2\nw_margin: -0.94\nw_cosine: -0.36\n\
+                   w_coverage: 1.06\nw_unknown: -0.94\nw_language: -0.01\nw_short: -1.05\n\
+                   rank_semantic: 1.5\nw_semantic: 0.75\nw_semantic_margin: 0.45\n";
+        let cal: Calibration = serde_yaml::from_str(old).expect("an older calibration loads");
+        assert_eq!((cal.w_agreement, cal.w_semantic_rank), (0.0, 0.0));
+        assert_eq!(cal.bias, -1.57);
+        let features = Features {
+            score: 1.0,
+            semantic: 0.8,
+            agreement: 1.0,
+            semantic_rank: 1.0,
+            ..Features::default()
+        };
+        let without = Features {
+            agreement: 0.0,
+            semantic_rank: 0.0,
+            ..features
+        };
+        assert_eq!(calibrated(&cal, &features), calibrated(&cal, &without));
+    }
+
+    /// The fit weighs the agreement: where it alone tells right from wrong, its weight is
+    /// the one that grows.
+    #[test]
+    fn logistic_weighs_the_agreement() {
+        let samples: Vec<_> = (0..60)
+            .map(|i| {
+                let agree = (i % 3 != 0) as u8 as f32;
+                let f = Features {
+                    score: 0.5,
+                    agreement: agree,
+                    ..Features::default()
+                };
+                (f, agree)
+            })
+            .collect();
+        let w = logistic(&samples, 3000, 0.5, 0.0);
+        assert!(w[10] > 2.0, "{w:?}");
     }
 
     #[test]

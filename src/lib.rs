@@ -19,6 +19,7 @@ pub mod chatwoot;
 pub mod config;
 pub mod conversation;
 pub mod convtest;
+pub mod cpu;
 pub mod diagnostic;
 pub mod engine;
 pub mod escalation;

@@ -308,8 +308,10 @@ impl Pending {
 /// How the embedder thread runs (`Embedder::load_with`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// libtorch intra-op threads for one forward pass.
+    /// libtorch intra-op threads for one forward pass, while the machine is otherwise idle.
     pub threads: usize,
+    /// The same while other processes keep the cores busy (`cpu::ThreadPolicy`).
+    pub busy_threads: usize,
     /// At most this many texts of waiting requests go into one forward pass (1: one request
     /// at a time).
     pub batch: usize,
@@ -321,8 +323,17 @@ impl Options {
     pub fn new(threads: usize) -> Options {
         Options {
             threads,
+            busy_threads: threads,
             batch: MESSAGE_BATCH,
             queue: QUEUE,
+        }
+    }
+
+    /// Fewer threads while other processes take the cores (at most `threads`).
+    pub fn with_busy_threads(self, busy_threads: usize) -> Options {
+        Options {
+            busy_threads,
+            ..self
         }
     }
 
@@ -373,7 +384,7 @@ impl Embedder {
             "model files checked against MANIFEST.sha256"
         );
         let path = model.dir.clone();
-        let threads = options.threads.max(1);
+        let threads = crate::cpu::ThreadPolicy::new(options.threads, options.busy_threads);
         Embedder::spawn(model, options, move || backend::start(&path, threads)).map_err(|message| {
             Error::Load {
                 path: dir.to_path_buf(),
@@ -1132,13 +1143,30 @@ mod backend {
 
     /// Loads the model on the calling thread (the embedder thread, which keeps it): the
     /// vectors' length and the function that embeds a batch of texts.
-    pub(super) fn start(dir: &Path, threads: usize) -> Result<(usize, super::Encoder), String> {
-        // libtorch's OpenMP workers spin while they wait: on a machine busy with other work
-        // (parallel builds) two of them once took 175 ms per message instead of 20 ms. There,
-        // `semantic.threads: 1` is the safer setting; the default is two (config.rs).
-        let model = load_on_one_thread(dir, Layout::Transposed, threads)?;
+    pub(super) fn start(
+        dir: &Path,
+        mut threads: crate::cpu::ThreadPolicy,
+    ) -> Result<(usize, super::Encoder), String> {
+        // libtorch's threads wait for each other at every operation: on a machine busy with
+        // other work one that is not running stalls the pass (two threads once took 175 ms per
+        // message instead of 20 ms). So the count follows other processes' load
+        // (`cpu::ThreadPolicy`), checked before each pass; the OpenMP setting is per thread,
+        // and this is the thread that runs every pass. Loading takes one.
+        let mut set = threads.current();
+        let model = load_on_one_thread(dir, Layout::Transposed, set)?;
         let dim = model.dim;
-        Ok((dim, Box::new(move |texts: &[String]| encode(&model, texts))))
+        Ok((
+            dim,
+            Box::new(move |texts: &[String]| {
+                let now = threads.threads();
+                if now != set {
+                    tracing::debug!(threads = now, "model threads follow the machine's load");
+                    tch::set_num_threads(now as i32);
+                    set = now;
+                }
+                encode(&model, texts)
+            }),
+        ))
     }
 
     #[cfg(test)]
@@ -1470,7 +1498,10 @@ mod backend {
 mod backend {
     use std::path::Path;
 
-    pub(super) fn start(_dir: &Path, _threads: usize) -> Result<(usize, super::Encoder), String> {
+    pub(super) fn start(
+        _dir: &Path,
+        _threads: crate::cpu::ThreadPolicy,
+    ) -> Result<(usize, super::Encoder), String> {
         Err("built without the `semantic` feature".into())
     }
 
