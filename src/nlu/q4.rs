@@ -21,20 +21,7 @@ pub const WORD_TABLE: &str = "embeddings.word_embeddings.q4_0";
 
 /// IEEE half precision to single (exact; subnormals, infinities and NaN included).
 pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h as u32) & 0x8000) << 16;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let man = (h & 0x3ff) as u32;
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        (0, _) => {
-            // Subnormal: value = man * 2^-24.
-            let v = man as f32 * f32::from_bits(0x3380_0000); // 2^-24
-            return if sign != 0 { -v } else { v };
-        }
-        (31, _) => sign | 0x7f80_0000 | (man << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (man << 13),
-    };
-    f32::from_bits(bits)
+    half::f16::from_bits(h).to_f32()
 }
 
 /// Q4_0 blocks to f32 (a trailing partial block is ignored).
