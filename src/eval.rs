@@ -103,13 +103,19 @@ pub struct Outcome1 {
     pub candidates: Vec<Ranked>,
 }
 
-/// One ranked candidate in a dump: the article or intent id, its language and score.
+/// One ranked candidate in a dump: the article or intent id, its language, score and the
+/// signals the score is made of (`search::Match`, and the semantic cosine).
 #[derive(Debug, Clone, Serialize)]
 pub struct Ranked {
     pub id: String,
     pub intent: bool,
     pub lang: String,
     pub score: f32,
+    pub cosine: f32,
+    pub coverage: f32,
+    pub union: f32,
+    pub bm25: f32,
+    pub semantic: f32,
 }
 
 /// How many candidates a dump line lists.
@@ -129,6 +135,11 @@ fn ranked(engine: &Engine, a: &Analysis) -> Vec<Ranked> {
                 intent: intent.is_some(),
                 lang: c.lang.clone(),
                 score: c.score,
+                cosine: c.m.cosine,
+                coverage: c.m.coverage,
+                union: c.m.union,
+                bm25: c.m.bm25,
+                semantic: c.semantic,
             }
         })
         .collect()

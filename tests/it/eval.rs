@@ -121,6 +121,44 @@ fn eval_passes_thresholds_that_are_met() {
     assert_eq!(report["total"]["must_escalate"], 1, "{report}");
 }
 
+/// `--dump` lists each question's ranked candidates with the signals their scores are made
+/// of, for diagnosing the ranking (docs/quality.md).
+#[test]
+fn the_dump_lists_candidates_with_their_signals() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dump = dir.path().join("dump.jsonl");
+    let out = eval(
+        "tests/fixtures/eval/contradictory.jsonl",
+        &[
+            "--lexical-only",
+            "--dump",
+            dump.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    out.assert_code(0);
+    let text = std::fs::read_to_string(&dump).expect("the dump was written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let ranked: Vec<&serde_json::Value> = lines
+        .iter()
+        .flat_map(|l| l["candidates"].as_array().expect("candidates").iter())
+        .collect();
+    assert!(!ranked.is_empty(), "no candidates in\n{text}");
+    for c in &ranked {
+        for key in ["score", "cosine", "coverage", "union", "bm25", "semantic"] {
+            assert!(c[key].is_number(), "{key} missing in {c}");
+        }
+        assert_eq!(c["semantic"], 0.0, "lexical-only: {c}");
+    }
+    assert!(
+        ranked.iter().any(|c| c["coverage"].as_f64() > Some(0.0)),
+        "no candidate covers any word:\n{text}"
+    );
+}
+
 #[test]
 fn eval_errors_name_the_file_and_line() {
     let out = eval("tests/fixtures/eval/malformed.jsonl", &[]);
