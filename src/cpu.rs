@@ -3,8 +3,8 @@
 //! libtorch splits each operation of a forward pass across its intra-op threads and waits for
 //! all of them. While other processes keep the cores busy, one of those threads is often not
 //! running, and every operation waits for it: measured with `stress-ng --cpu 2` beside
-//! `concierge serve` on a 2-core machine, two model threads served 35 requests/s with a p99 of
-//! 1.2 s, one thread 188 requests/s with a p99 of 112 ms (docs/performance.md). On an idle
+//! `concierge serve` on a 2-core machine, two model threads served 47 requests/s with a p99 of
+//! 1.4 s, one thread 171–189 requests/s with a p99 near 110 ms (docs/performance.md). On an idle
 //! machine two threads are faster. So the embedder asks [`Contention`] before each forward
 //! pass, and [`ThreadPolicy`] picks the count.
 //!
@@ -95,13 +95,14 @@ impl ThreadPolicy {
 
     pub fn new(idle: usize, busy: usize) -> ThreadPolicy {
         let idle = idle.max(1);
+        let busy = busy.clamp(1, idle);
         ThreadPolicy {
             idle,
-            busy: busy.clamp(1, idle),
+            busy,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             current: idle,
             // Measured from now: the first pass at least `EVERY` later already knows.
-            last: (idle != busy.clamp(1, idle))
+            last: (idle != busy)
                 .then(|| sample().map(|s| (Instant::now(), s)))
                 .flatten(),
         }
@@ -146,8 +147,9 @@ impl ThreadPolicy {
         }
     }
 
-    /// `decide`, remembered (for tests and for callers that measure themselves).
-    pub fn observe(&mut self, others: f64) -> usize {
+    /// `decide`, remembered (the tests' way in, without /proc).
+    #[cfg(test)]
+    fn observe(&mut self, others: f64) -> usize {
         self.current = self.decide(others);
         self.current
     }
