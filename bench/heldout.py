@@ -4,8 +4,9 @@
     cargo build --release && python3 bench/heldout.py [--write docs/quality.md]
 
 For the demo shop (the repository root: knowledge-base/, intents/, concierge.yaml,
-tests/eval/questions.jsonl) and every shop under tests/shops/*/ (knowledge-base/, intents/ if
-any, questions.jsonl; no config file: the default configuration), runs the release binary's
+tests/eval/questions.jsonl), every development shop under tests/devshops/*/ (fitted on, like
+the demo shop) and every held-out shop under tests/shops/*/ (each: knowledge-base/, intents/
+if any, questions.jsonl; no config file: the default configuration), runs the release binary's
 `concierge eval FILE --dump …` (the path `eval`, `ask` and the service share), hybrid and
 --lexical-only, and prints one Markdown table per shop, per language:
 
@@ -73,18 +74,20 @@ def shops() -> list[tuple[str, Path, Path, list[str]]]:
     # Its folders named, so that a config file from elsewhere (--config) finds them too.
     demo = ["--kb", str(REPO / "knowledge-base"), "--intents", str(REPO / "intents")]
     out = [("demo (tuned on)", REPO, REPO / "tests" / "eval" / "questions.jsonl", demo)]
-    root = REPO / "tests" / "shops"
-    for shop in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        questions = shop / "questions.jsonl"
-        kb = shop / "knowledge-base"
-        if not questions.is_file() or not kb.is_dir():
-            log(f"  skipped {shop}: no questions.jsonl or knowledge-base/")
-            continue
-        intents = shop / "intents"
-        if not intents.is_dir():
-            # No intents of its own: an empty folder (the built-in intents still apply).
-            intents = Path(tempfile.mkdtemp(prefix="concierge-intents-"))
-        out.append((f"{shop.name} (held out)", shop, questions, ["--kb", str(kb), "--intents", str(intents)]))
+    # Development shops (fitted on, like the demo shop), then the held-out shops.
+    for folder, label in (("devshops", "fit on"), ("shops", "held out")):
+        root = REPO / "tests" / folder
+        for shop in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+            questions = shop / "questions.jsonl"
+            kb = shop / "knowledge-base"
+            if not questions.is_file() or not kb.is_dir():
+                log(f"  skipped {shop}: no questions.jsonl or knowledge-base/")
+                continue
+            intents = shop / "intents"
+            if not intents.is_dir():
+                # No intents of its own: an empty folder (the built-in intents still apply).
+                intents = Path(tempfile.mkdtemp(prefix="concierge-intents-"))
+            out.append((f"{shop.name} ({label})", shop, questions, ["--kb", str(kb), "--intents", str(intents)]))
     return out
 
 

@@ -284,6 +284,9 @@ pub struct Calibration {
     pub rank_cosine: f32,
     /// Ranking: weight of BM25 over the whole target, relative to the best.
     pub rank_bm25: f32,
+    /// Ranking: the share of that BM25 taken from the target's best section instead of its
+    /// whole text (0: the whole text only; configs written before it load with 0).
+    pub rank_section: f32,
     /// Similarity: how much a word no article or example contains weighs, relative to its
     /// IDF (its absence already counts through `w_unknown`).
     pub unknown_weight: f32,
@@ -395,6 +398,7 @@ impl Default for Calibration {
         Calibration {
             rank_cosine: 0.3,
             rank_bm25: 0.4,
+            rank_section: 0.0,
             rank_language: 0.0,
             unknown_weight: 0.3,
             bias: 0.357,
@@ -463,6 +467,7 @@ impl Calibration {
         Calibration {
             rank_cosine: 0.3,
             rank_bm25: 0.0,
+            rank_section: 0.0,
             rank_language: 0.0,
             unknown_weight: 0.3,
             bias: 0.565,

@@ -951,6 +951,7 @@ impl Engine {
                     coverage: 0.0,
                     union: 0.0,
                     bm25: 0.0,
+                    section_bm25: 0.0,
                 },
                 score: 0.0,
                 unknown,
@@ -974,9 +975,10 @@ impl Engine {
                 0.0
             };
             let coverage = 0.5 * (c.m.coverage + c.m.union);
+            let bm25 = (1.0 - cal.rank_section) * c.m.bm25 + cal.rank_section * c.m.section_bm25;
             c.score = cal.rank_cosine * c.m.cosine
                 + (1.0 - cal.rank_cosine) * coverage
-                + cal.rank_bm25 * c.m.bm25
+                + cal.rank_bm25 * bm25
                 + cal.rank_semantic * c.semantic
                 + lang_bonus;
         }

@@ -358,30 +358,63 @@ pub fn fit_reporting(
     max_false_escalation: f64,
     progress: &dyn Progress,
 ) -> Fit {
-    let base = *engine.calibration();
+    fit_shops(&[(engine, set)], max_false_escalation, progress)
+}
+
+/// `fit` over several shops at once, each its engine and its labelled set: one calibration
+/// that ranks the most questions right over all of them, its confidence model and clarify
+/// threshold fitted on all their questions together. This is how the defaults a new shop
+/// gets are fitted (docs/quality.md): on more than one shop's writing. The first shop's
+/// engine gives the starting calibration (the weights the grid does not cover) and the answer
+/// threshold.
+pub fn fit_shops(
+    shops: &[(&Engine, &[Labelled])],
+    max_false_escalation: f64,
+    progress: &dyn Progress,
+) -> Fit {
+    let (first, _) = shops.first().expect("at least one shop to fit on");
+    let base = *first.calibration();
+    let semantic = first.is_semantic();
     let unknown_weights = [1.0, 0.6, 0.3];
-    let grid_len = 6 * 4 * 4 * if engine.is_semantic() { 5 } else { 1 };
+    let sections = RANK_SECTIONS.len();
+    let grid_len = 6 * 4 * 4 * sections * if semantic { 5 } else { 1 };
+    let total: usize = shops.iter().map(|(_, s)| s.len()).sum();
     progress.begin(
         Task::Calibrating,
-        (set.len() + unknown_weights.len() * (set.len() + grid_len)) as u64,
+        (total + unknown_weights.len() * (total + grid_len)) as u64,
     );
-    let embedded = embeddings(engine, set, progress);
-    let all = set.len();
-    let (set, embedded): (Vec<Labelled>, Vec<Option<Vec<f32>>>) = set
+    // Per shop, the questions the calibration weighs and their embeddings.
+    let mut skipped = 0;
+    let shops: Vec<FitShop> = shops
         .iter()
-        .cloned()
-        .zip(embedded)
-        .filter(|(l, e)| {
-            !engine.is_semantic()
-                || engine
-                    .retrieve_embedded(&Question::new(&l.q), e.as_deref(), base.unknown_weight)
-                    .hybrid
+        .map(|&(engine, set)| {
+            let embedded = embeddings(engine, set, progress);
+            let all = set.len();
+            let (set, embedded): (Vec<Labelled>, Vec<Option<Vec<f32>>>) = set
+                .iter()
+                .cloned()
+                .zip(embedded)
+                .filter(|(l, e)| {
+                    !engine.is_semantic()
+                        || engine
+                            .retrieve_embedded(
+                                &Question::new(&l.q),
+                                e.as_deref(),
+                                base.unknown_weight,
+                            )
+                            .hybrid
+                })
+                .unzip();
+            skipped += all - set.len();
+            FitShop {
+                engine,
+                set,
+                embedded,
+            }
         })
-        .unzip();
-    let skipped = all - set.len();
-    let set = set.as_slice();
+        .collect();
     // The semantic weight is fitted only when the engine has the semantic layer.
-    let rank_semantics: &[f32] = if engine.is_semantic() {
+    let rank_semantics: &[f32] = if semantic {
         &[0.25, 0.5, 0.75, 1.0, 1.5]
     } else {
         &[0.0]
@@ -392,34 +425,52 @@ pub fn fit_reporting(
     let mut best: Option<Fitted> = None;
     for unknown_weight in unknown_weights {
         // Retrieval does not depend on the ranking weights: once per question, then re-rank.
-        let mut analyses: Vec<Analysis> = set
+        let mut analyses: Vec<Vec<Analysis>> = shops
             .iter()
-            .zip(&embedded)
-            .map(|(l, e)| {
-                engine.retrieve_embedded(&Question::new(&l.q), e.as_deref(), unknown_weight)
-            })
+            .map(
+                |FitShop {
+                     engine,
+                     set,
+                     embedded,
+                 }| {
+                    set.iter()
+                        .zip(embedded)
+                        .map(|(l, e)| {
+                            engine.retrieve_embedded(
+                                &Question::new(&l.q),
+                                e.as_deref(),
+                                unknown_weight,
+                            )
+                        })
+                        .collect()
+                },
+            )
             .collect();
         // The questions left out above (not in the model's languages) count as retrieved.
-        progress.advance((set.len() + skipped) as u64);
+        progress.advance(total as u64);
         let grid = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
             .into_iter()
             .flat_map(|c| [0.0, 0.1, 0.2, 0.4].map(move |b| (c, b)))
             .flat_map(|(c, b)| [0.0, 0.05, 0.1, 0.2].map(move |l| (c, b, l)))
-            .flat_map(|(c, b, l)| rank_semantics.iter().map(move |&s| (c, b, l, s)));
+            .flat_map(|(c, b, l)| RANK_SECTIONS.map(move |x| (c, b, l, x)))
+            .flat_map(|(c, b, l, x)| rank_semantics.iter().map(move |&s| (c, b, l, x, s)));
         let mut ranked = (base, -1.0f64);
-        for (rank_cosine, rank_bm25, rank_language, rank_semantic) in grid {
+        for (rank_cosine, rank_bm25, rank_language, rank_section, rank_semantic) in grid {
             let cal = Calibration {
                 rank_cosine,
                 rank_bm25,
                 rank_language,
+                rank_section,
                 rank_semantic,
                 unknown_weight,
                 ..base
             };
             let mut right = 0.0;
-            for (l, a) in set.iter().zip(analyses.iter_mut()) {
-                engine.rank(a, &cal);
-                right += top_is_right(engine, l, a) as u8 as f64;
+            for (FitShop { engine, set, .. }, analyses) in shops.iter().zip(analyses.iter_mut()) {
+                for (l, a) in set.iter().zip(analyses.iter_mut()) {
+                    engine.rank(a, &cal);
+                    right += top_is_right(engine, l, a) as u8 as f64;
+                }
             }
             if right > ranked.1 {
                 ranked = (cal, right);
@@ -427,14 +478,15 @@ pub fn fit_reporting(
             progress.advance(1);
         }
         let mut cal = ranked.0;
-        let samples: Vec<(Features, f32)> = set
-            .iter()
-            .zip(analyses.iter_mut())
-            .map(|(l, a)| {
+        let mut samples: Vec<(Features, f32)> = Vec::new();
+        let mut escalate: Vec<bool> = Vec::new();
+        for (FitShop { engine, set, .. }, analyses) in shops.iter().zip(analyses.iter_mut()) {
+            for (l, a) in set.iter().zip(analyses.iter_mut()) {
                 engine.rank(a, &cal);
-                (a.features, top_is_right(engine, l, a) as u8 as f32)
-            })
-            .collect();
+                samples.push((a.features, top_is_right(engine, l, a) as u8 as f32));
+                escalate.push(l.expect == Expect::Escalate);
+            }
+        }
         let w = logistic(&samples, 3000, 0.5, 0.01);
         cal.bias = w[0];
         cal.w_score = w[1];
@@ -458,18 +510,24 @@ pub fn fit_reporting(
                 right: ranked.1,
                 loss,
                 samples,
+                escalate,
             });
         }
     }
     progress.end();
-    let Fitted { cal, samples, .. } = best.expect("the loop runs at least once");
+    let Fitted {
+        cal,
+        samples,
+        escalate,
+        ..
+    } = best.expect("the loop runs at least once");
 
     // Pick the clarify threshold on the fitted confidences.
-    let answer = engine.thresholds().answer;
-    let confidences: Vec<(f32, bool)> = set
+    let answer = first.thresholds().answer;
+    let confidences: Vec<(f32, bool)> = samples
         .iter()
-        .zip(&samples)
-        .map(|(l, (f, _))| (calibrated(&cal, f), l.expect == Expect::Escalate))
+        .zip(&escalate)
+        .map(|((f, _), &e)| (calibrated(&cal, f), e))
         .collect();
     let answerable = confidences.iter().filter(|c| !c.1).count().max(1) as f64;
     let mut clarify = 0.0f32;
@@ -486,9 +544,19 @@ pub fn fit_reporting(
     Fit {
         calibration: cal,
         thresholds: Thresholds { answer, clarify },
-        questions: set.len(),
+        questions: total - skipped,
     }
 }
+
+/// One shop of a fit: its engine, the questions the calibration weighs, their embeddings.
+struct FitShop<'a> {
+    engine: &'a Engine,
+    set: Vec<Labelled>,
+    embedded: Vec<Option<Vec<f32>>>,
+}
+
+/// The weights of a target's best section's BM25 against its whole text's that the fit tries.
+const RANK_SECTIONS: [f32; 3] = [0.0, 0.3, 0.5];
 
 /// Whether the best candidate of an analysis is what a labelled question expects.
 fn top_is_right(engine: &Engine, l: &Labelled, a: &Analysis) -> bool {
@@ -516,6 +584,8 @@ struct Fitted {
     right: f64,
     loss: f64,
     samples: Vec<(Features, f32)>,
+    /// Per sample: whether its question must escalate.
+    escalate: Vec<bool>,
 }
 
 /// Mean negative log-likelihood of the labels under the calibrated confidences.

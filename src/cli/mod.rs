@@ -249,6 +249,11 @@ struct CalibrateArgs {
     /// The largest share of answerable questions the clarify threshold may escalate.
     #[arg(long, default_value_t = 0.04)]
     max_false_escalation: f64,
+    /// Also fit on this shop (repeatable): a folder with knowledge-base/, questions.jsonl
+    /// and, if it has any, intents/, loaded with the same settings. One calibration for
+    /// several shops, as the defaults are fitted (docs/quality.md).
+    #[arg(long = "shop", value_name = "DIR")]
+    shops: Vec<PathBuf>,
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -660,7 +665,31 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     let (engine, diags) = load_reporting(&a.sources, &progress)?;
     warn_diagnostics(&diags);
     let set = eval::read_labelled(&a.file)?;
-    let fit = eval::fit_reporting(&engine, &set, a.max_false_escalation, &progress);
+    // The other shops: the same settings, their own folders, the model shared.
+    let mut others = Vec::new();
+    for dir in &a.shops {
+        let questions = dir.join("questions.jsonl");
+        let mut settings = settings(&a.sources)?;
+        settings.knowledge_base = dir.join("knowledge-base");
+        settings.intents = dir.join("intents");
+        if !settings.knowledge_base.is_dir() || !questions.is_file() {
+            bail!(
+                "{} is not a shop to fit on: it needs knowledge-base/ and questions.jsonl\n  hint: pass --shop a folder like tests/devshops/pawtrail",
+                dir.display()
+            );
+        }
+        let (shop, diags) = Engine::load_reporting(&settings, Some(&engine), &progress)
+            .with_context(|| format!("loading the shop {}", dir.display()))?;
+        warn_diagnostics(&diags);
+        others.push((shop, eval::read_labelled(&questions)?));
+    }
+    let mut shops: Vec<(&Engine, &[eval::Labelled])> = vec![(&engine, &set)];
+    shops.extend(others.iter().map(|(e, s)| (e, s.as_slice())));
+    let fit = eval::fit_shops(&shops, a.max_false_escalation, &progress);
+    let fitted_on = std::iter::once(a.file.display().to_string())
+        .chain(a.shops.iter().map(|d| format!("--shop {}", d.display())))
+        .collect::<Vec<_>>()
+        .join(" ");
     #[derive(serde::Serialize)]
     struct Fitted {
         thresholds: concierge::config::Thresholds,
@@ -673,7 +702,7 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     if engine.is_semantic() {
         println!(
             "# hybrid engine, fitted by `concierge calibrate {}` on its {} questions in the model's languages ({}): these keys go under `semantic:`",
-            a.file.display(),
+            fitted_on,
             fit.questions,
             engine
                 .settings()
@@ -694,8 +723,7 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     } else {
         println!(
             "# lexical engine, fitted by `concierge calibrate {}` on {} questions",
-            a.file.display(),
-            set.len()
+            fitted_on, fit.questions
         );
         print!("{}", serde_yaml::to_string(&fitted)?);
         println!("# fitted on the shop's own questions: self-calibration is no longer needed");

@@ -197,6 +197,12 @@ impl IndexBuilder {
             df,
             n_docs,
             indexed: HashMap::new(),
+            has_sections: self
+                .entries
+                .iter()
+                .filter(|e| matches!(e.kind, Kind::Section(_)))
+                .map(|e| e.target)
+                .collect(),
         };
         let mut entries = self.entries;
         let mut vocabulary: FxHashMap<String, u32> = FxHashMap::default();
@@ -248,6 +254,10 @@ pub struct Match {
     pub union: f32,
     /// BM25 of the target's texts together, relative to the best target's (1 for the best).
     pub bm25: f32,
+    /// BM25 of the target's best-scoring section, relative to the best section's of any
+    /// target; for a target without sections (an intent), `bm25`: a long, many-sectioned
+    /// article is found by the one section about the question, not by its whole text.
+    pub section_bm25: f32,
     /// The section that best covers the message, if a section matched.
     pub section: Option<usize>,
 }
@@ -267,6 +277,8 @@ pub struct LexicalIndex {
     /// Per language, the ids of the terms some entry in that language has (any field): a
     /// term outside it cannot score, so it is not sent to tantivy.
     indexed: HashMap<String, FxHashSet<u32>>,
+    /// The targets with sections (articles with a body; not intents).
+    has_sections: FxHashSet<Target>,
 }
 
 impl std::fmt::Debug for LexicalIndex {
@@ -399,7 +411,14 @@ impl LexicalIndex {
             .filter(|(&o, _)| self.entries[o].kind == Kind::Whole)
             .map(|(_, &s)| s)
             .fold(0.0f32, f32::max);
+        let best_section_bm25 = hits
+            .iter()
+            .filter(|(&o, _)| matches!(self.entries[o].kind, Kind::Section(_)))
+            .map(|(_, &s)| s)
+            .fold(0.0f32, f32::max);
         let mut by_target: FxHashMap<Target, Match> = FxHashMap::default();
+        // Per target with sections: its best section's BM25.
+        let mut section_bm25: FxHashMap<Target, f32> = FxHashMap::default();
         // Per section: its coverage plus its heading's cosine.
         let mut section_scores: FxHashMap<(Target, usize), f32> = FxHashMap::default();
         let mut hits: Vec<(usize, f32)> = hits.into_iter().collect();
@@ -423,6 +442,7 @@ impl LexicalIndex {
                 coverage: 0.0,
                 union: 0.0,
                 bm25: 0.0,
+                section_bm25: 0.0,
                 section: None,
             });
             match e.kind {
@@ -446,6 +466,8 @@ impl LexicalIndex {
                 }
                 Kind::Section(i) => {
                     *section_scores.entry((e.target, i)).or_default() += coverage;
+                    let best = section_bm25.entry(e.target).or_default();
+                    *best = best.max(bm25 / best_section_bm25);
                 }
             }
             m.coverage = m.coverage.max(coverage.min(1.0));
@@ -462,6 +484,12 @@ impl LexicalIndex {
             if let Some(m) = by_target.get_mut(&target) {
                 m.section = Some(i);
             }
+        }
+        for m in by_target.values_mut() {
+            m.section_bm25 = match self.has_sections.contains(&m.target) {
+                true => section_bm25.get(&m.target).copied().unwrap_or(0.0),
+                false => m.bm25,
+            };
         }
         let mut out: Vec<Match> = by_target.into_values().collect();
         out.sort_by(|a, b| {
@@ -561,6 +589,38 @@ mod tests {
         assert_eq!(m[0].target, Target::Article(1));
         assert_eq!(m[0].section, Some(1));
         assert!((m[0].coverage - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_section_holding_the_whole_question_scores_its_target_best() {
+        let mut b = IndexBuilder::default();
+        // Article 0 spreads the words over two sections; article 1 has them in one.
+        b.add_section(Target::Article(0), 0, "en", terms("germani custom form"));
+        b.add_section(Target::Article(0), 1, "en", terms("deliveri time day"));
+        b.add_whole(
+            Target::Article(0),
+            "en",
+            terms("germani custom form deliveri time day"),
+        );
+        b.add_section(Target::Article(1), 0, "en", terms("return label"));
+        b.add_section(Target::Article(1), 1, "en", terms("deliveri germani day"));
+        b.add_whole(
+            Target::Article(1),
+            "en",
+            terms("return label deliveri germani day"),
+        );
+        b.add_utterance(Target::Intent(0), "en", terms("germani deliveri"));
+        b.add_whole(Target::Intent(0), "en", terms("germani deliveri"));
+        let idx = b.build().unwrap();
+        let m = idx.matches1("en", &terms("deliveri germani"));
+        let of = |t: Target| m.iter().find(|m| m.target == t).unwrap();
+        assert_eq!(of(Target::Article(1)).section_bm25, 1.0);
+        let spread = of(Target::Article(0)).section_bm25;
+        assert!(spread > 0.0 && spread < 1.0, "{spread}");
+        // An intent has no sections: its whole text stands for one.
+        let intent = of(Target::Intent(0));
+        assert!(intent.bm25 > 0.0);
+        assert_eq!(intent.section_bm25, intent.bm25);
     }
 
     #[test]
