@@ -24,7 +24,9 @@ weights, thresholds or word lists (see docs/quality.md).
 --config FILE runs the hybrid engine on every shop with that config file (its `semantic:`
 model, languages, thresholds and calibration; the shop's knowledge base and intents as
 always), --demo-config FILE on the demo shop only (default: --config, else concierge.yaml).
-The lexical runs keep their default configuration. docs/semantic-models.md measures
+The lexical runs keep their default configuration, unless --lexical-config FILE: then those
+of every shop but the demo read FILE (to measure a candidate default calibration before it is
+compiled in; bench/fit-defaults.sh fits one). docs/semantic-models.md measures
 multilingual-e5-small this way, with calibrations fitted on the demo shop.
 
 --write FILE replaces the part of FILE between the markers
@@ -182,6 +184,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print the counts as JSON")
     ap.add_argument("--config", type=Path, help="the hybrid runs read this config file")
     ap.add_argument("--demo-config", type=Path, help="the demo shop's hybrid run reads this one")
+    ap.add_argument("--lexical-config", type=Path, help="the lexical runs of every shop but the demo read this one")
     ap.add_argument("--write", type=Path, metavar="FILE", help="put the tables into FILE between the markers")
     args = ap.parse_args()
     modes = args.mode or list(MODES)
@@ -194,8 +197,9 @@ def main() -> int:
             if args.shop and not any(name.startswith(s) for s in args.shop):
                 continue
             config = (args.demo_config or args.config) if cwd == REPO else args.config
+            lexical = None if cwd == REPO else args.lexical_config
             results[name] = {
-                mode: stats(evaluate(args.bin, cwd, questions, sources, mode, config if mode == "hybrid" else None))
+                mode: stats(evaluate(args.bin, cwd, questions, sources, mode, config if mode == "hybrid" else lexical))
                 for mode in modes
             }
     except Failure as e:
@@ -205,7 +209,7 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     out = "\n\n".join(table(n, r) for n, r in results.items())
-    configs = "".join(f" --{k.replace('_', '-')} {v}" for k, v in (("config", args.config), ("demo_config", args.demo_config)) if v)
+    configs = "".join(f" --{k.replace('_', '-')} {v}" for k, v in (("config", args.config), ("demo_config", args.demo_config), ("lexical_config", args.lexical_config)) if v)
     stamp = f"Measured {dt.date.today().isoformat()} at commit {commit()} by `python3 bench/heldout.py{configs}`."
     print(stamp + "\n\n" + out)
     if args.write:

@@ -1,7 +1,7 @@
 //! `concierge eval`: the acceptance gate on the held-out labelled set, and the thresholds
 //! failing the run (exit 1) when missed.
 
-use crate::exe::{concierge, path, run, Output};
+use crate::exe::{concierge, demo_shop, path, run, Output};
 
 /// `concierge eval FILE ARGS…` from the repository root (the demo shop and its config).
 fn eval(file: &str, args: &[&str]) -> Output {
@@ -179,4 +179,53 @@ fn eval_errors_name_the_file_and_line() {
     );
     assert!(!out.status.success(), "{out:?}");
     assert!(out.stderr.contains("--min-top1 lots"), "{}", out.stderr);
+}
+
+/// `concierge calibrate FILE --shop DIR` fits one calibration over several shops (how the
+/// defaults are fitted, bench/fit-defaults.sh): every shop's questions count, the fit is not
+/// the one shop's, and a folder that is not a shop is an error naming it.
+#[test]
+fn calibrate_fits_one_calibration_over_several_shops() {
+    let questions = |file: &str| {
+        std::fs::read_to_string(path(file))
+            .expect("a labelled set")
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .count()
+    };
+    let calibrate = |extra: &[&str]| {
+        let mut cmd = concierge(["calibrate", "--lexical-only"]);
+        cmd.arg(path("tests/eval/tuning.jsonl"))
+            .args(demo_shop())
+            .args(extra);
+        run(&mut cmd, b"")
+    };
+    let alone = calibrate(&[]);
+    alone.assert_code(0);
+    let shop = path("tests/devshops/casanova");
+    let both = calibrate(&["--shop", shop.to_str().expect("a UTF-8 path")]);
+    both.assert_code(0);
+    let n = questions("tests/eval/tuning.jsonl");
+    let m = n + questions("tests/devshops/casanova/questions.jsonl");
+    assert!(
+        alone.stdout.contains(&format!(" on {n} questions")),
+        "{}",
+        alone.stdout
+    );
+    assert!(
+        both.stdout.contains(&format!(" on {m} questions")) && both.stdout.contains("--shop"),
+        "{}",
+        both.stdout
+    );
+    let fitted = |out: &str| -> String { out.lines().filter(|l| !l.starts_with('#')).collect() };
+    assert_ne!(fitted(&alone.stdout), fitted(&both.stdout), "the second shop changed nothing");
+
+    let out = calibrate(&["--shop", path("tests/fixtures").to_str().expect("UTF-8")]);
+    assert_ne!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr.contains("tests/fixtures is not a shop to fit on")
+            && out.stderr.contains("knowledge-base/ and questions.jsonl"),
+        "{}",
+        out.stderr
+    );
 }
