@@ -584,6 +584,7 @@ mod tests {
             "injury_report",
             "legal_threat",
             "product_advice",
+            "partnership",
         ] {
             let i = b
                 .iter()
@@ -636,6 +637,8 @@ mod tests {
             ("ik wil solliciteren", "job_application"),
             ("my lawyer will call you", "legal_threat"),
             ("me han hackeado la cuenta", "fraud_report"),
+            ("i would like to resell your products", "partnership"),
+            ("ik wil jullie producten doorverkopen", "partnership"),
             ("what's the weather forecast for saturday", "off_topic"),
             (
                 "i bought it at another shop, can i return it here",
