@@ -45,10 +45,11 @@ const MAX_SHIFT: f32 = 1.0;
 /// The median confidence of the right answers to the shops' own texts, with the default
 /// calibrations (lexical, hybrid), on the shops the defaults were fitted on
 /// (`bench/fit-defaults.sh`: the demo shop without its `questions:` lists, and
-/// tests/devshops/*), averaged: what every shop is brought to. Lexical: 0.818, 0.826 and
-/// 0.820; hybrid: 0.793 and 0.829 (casanova has too few English texts with vectors to count).
-pub(super) const REFERENCE_LEXICAL: f32 = 0.821;
-pub(super) const REFERENCE_HYBRID: f32 = 0.811;
+/// tests/devshops/*), averaged: what every shop is brought to. Lexical: 0.799 (demo), 0.816,
+/// 0.818, 0.805 and 0.805; hybrid: 0.788 (demo), 0.819 and 0.818 (the other two have too few
+/// English texts with vectors to count).
+pub(super) const REFERENCE_LEXICAL: f32 = 0.809;
+pub(super) const REFERENCE_HYBRID: f32 = 0.809;
 
 /// What self-calibration found, for `ask --explain` and the logs.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -213,19 +214,27 @@ mod tests {
     }
 
     /// The default calibration was fitted on the demo shop without its `questions:` lists and
-    /// the development shops, and `REFERENCE_LEXICAL` measured there: on each of those shops,
-    /// self-calibration moves (almost) nothing. Refit the defaults and this fails until the
-    /// reference is measured again.
+    /// the development shops, and `REFERENCE_LEXICAL` measured there: on those shops,
+    /// self-calibration moves nothing on average, and little on any one. Refit the defaults
+    /// and this fails until the reference is measured again.
     #[test]
     fn the_shops_the_defaults_were_fitted_on_need_no_shift() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let kb = tempfile::tempdir().expect("a temporary folder");
         without_questions(&root.join("knowledge-base"), kb.path());
         let mut shops = vec![(kb.path().to_path_buf(), root.join("intents"))];
-        for shop in ["casanova", "pawtrail"] {
-            let dir = root.join("tests/devshops").join(shop);
-            shops.push((dir.join("knowledge-base"), dir.join("intents")));
-        }
+        let mut devshops: Vec<_> = std::fs::read_dir(root.join("tests/devshops"))
+            .expect("tests/devshops")
+            .map(|e| e.expect("a folder entry").path())
+            .collect();
+        devshops.sort();
+        shops.extend(
+            devshops
+                .iter()
+                .map(|d| (d.join("knowledge-base"), d.join("intents"))),
+        );
+        assert!(shops.len() >= 3, "the demo shop and the development shops");
+        let mut medians = Vec::new();
         for (knowledge_base, intents) in shops {
             let mut s = Settings {
                 knowledge_base: knowledge_base.clone(),
@@ -237,11 +246,17 @@ mod tests {
             let found = engine.self_calibration()[0].expect("self-calibration is on by default");
             assert!(found.right >= MIN_RIGHT, "{found:?}");
             assert!(
-                (found.median - REFERENCE_LEXICAL).abs() < 0.01 && found.shift.abs() < 0.05,
+                (found.median - REFERENCE_LEXICAL).abs() < 0.02 && found.shift.abs() < 0.15,
                 "{}: median {} against the reference {REFERENCE_LEXICAL}: {found:?}",
                 knowledge_base.display(),
                 found.median
             );
+            medians.push(found.median);
         }
+        let mean = medians.iter().sum::<f32>() / medians.len() as f32;
+        assert!(
+            (mean - REFERENCE_LEXICAL).abs() < 0.002,
+            "the mean median {mean} ({medians:?}) against the reference {REFERENCE_LEXICAL}"
+        );
     }
 }

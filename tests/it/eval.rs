@@ -218,12 +218,17 @@ fn calibrate_fits_one_calibration_over_several_shops() {
         both.stdout
     );
     let fitted = |out: &str| -> String { out.lines().filter(|l| !l.starts_with('#')).collect() };
-    assert_ne!(fitted(&alone.stdout), fitted(&both.stdout), "the second shop changed nothing");
+    assert_ne!(
+        fitted(&alone.stdout),
+        fitted(&both.stdout),
+        "the second shop changed nothing"
+    );
 
     let out = calibrate(&["--shop", path("tests/fixtures").to_str().expect("UTF-8")]);
     assert_ne!(out.code(), Some(0), "{out:?}");
     assert!(
-        out.stderr.contains("tests/fixtures is not a shop to fit on")
+        out.stderr
+            .contains("tests/fixtures is not a shop to fit on")
             && out.stderr.contains("knowledge-base/ and questions.jsonl"),
         "{}",
         out.stderr
