@@ -285,7 +285,9 @@ pub struct Calibration {
     /// Ranking: weight of BM25 over the whole target, relative to the best.
     pub rank_bm25: f32,
     /// Ranking: the share of that BM25 taken from the target's best section instead of its
-    /// whole text (0: the whole text only; configs written before it load with 0).
+    /// whole text (0: the whole text only; configs written before it load with 0, whatever
+    /// the default calibration's value).
+    #[serde(default)]
     pub rank_section: f32,
     /// Similarity: how much a word no article or example contains weighs, relative to its
     /// IDF (its absence already counts through `w_unknown`).
@@ -639,6 +641,24 @@ mod tests {
             s.escalation.webhook.url,
             "https://nordhaven.zendesk.com/api/v2/tickets.json"
         );
+    }
+
+    /// A calibration written before `rank_section` existed ranks as it was fitted: the new
+    /// weight loads as 0, not as the default calibration's value.
+    #[test]
+    fn a_calibration_without_rank_section_loads_it_as_zero() {
+        assert!(Calibration::default().rank_section > 0.0);
+        let s = Settings::from_yaml("calibration:\n  rank_cosine: 0.6\n").unwrap();
+        assert_eq!(s.calibration.rank_cosine, 0.6);
+        assert_eq!(s.calibration.rank_section, 0.0);
+        // The other keys a config leaves out are the defaults'.
+        assert_eq!(s.calibration.rank_bm25, Calibration::default().rank_bm25);
+        let demo = Settings::from_yaml(include_str!("../concierge.yaml")).unwrap();
+        assert_eq!(demo.calibration.rank_section, 0.0);
+        assert_eq!(demo.semantic.calibration.rank_section, 0.0);
+        // Without a `calibration:` block, the default calibration, weights included.
+        let none = Settings::from_yaml("shop:\n  name: X\n").unwrap();
+        assert_eq!(none.calibration, Calibration::default());
     }
 
     #[test]
