@@ -661,6 +661,15 @@ fn eval_ratio(a: usize, b: usize) -> f64 {
 }
 
 fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
+    // A mistyped shop is named before minutes of loading.
+    for dir in &a.shops {
+        if !dir.join("knowledge-base").is_dir() || !dir.join("questions.jsonl").is_file() {
+            bail!(
+                "{} is not a shop to fit on: it needs knowledge-base/ and questions.jsonl\n  hint: pass --shop a folder like tests/devshops/pawtrail",
+                dir.display()
+            );
+        }
+    }
     let progress = Reporter::new(Verbosity::Steps);
     let (engine, diags) = load_reporting(&a.sources, &progress)?;
     warn_diagnostics(&diags);
@@ -672,12 +681,6 @@ fn calibrate(a: CalibrateArgs) -> Result<ExitCode> {
         let mut settings = settings(&a.sources)?;
         settings.knowledge_base = dir.join("knowledge-base");
         settings.intents = dir.join("intents");
-        if !settings.knowledge_base.is_dir() || !questions.is_file() {
-            bail!(
-                "{} is not a shop to fit on: it needs knowledge-base/ and questions.jsonl\n  hint: pass --shop a folder like tests/devshops/pawtrail",
-                dir.display()
-            );
-        }
         let (shop, diags) = Engine::load_reporting(&settings, Some(&engine), &progress)
             .with_context(|| format!("loading the shop {}", dir.display()))?;
         warn_diagnostics(&diags);
