@@ -26,15 +26,15 @@ done
 cd "$work"
 unset CONCIERGE_CONFIG CONCIERGE_LOG
 export CONCIERGE_MODEL=${CONCIERGE_MODEL:-$repo/models/all-MiniLM-L6-v2}
-for mode in "${@:-lexical hybrid}"; do
-  for m in $mode; do
-    case $m in
-      lexical) lexical=true ;;
-      hybrid) lexical=false ;;
-      *) echo "error: unknown mode $m (lexical or hybrid)" >&2; exit 2 ;;
-    esac
-    echo "## $m" >&2
-    CONCIERGE_LEXICAL_ONLY=$lexical "$bin" calibrate "$repo/tests/eval/tuning.jsonl" \
-      --kb "$work/kb" --intents "$repo/intents" "${shops[@]}"
-  done
+modes=("$@")
+(( ${#modes[@]} )) || modes=(lexical hybrid)
+for m in "${modes[@]}"; do
+  case $m in
+    lexical) lexical=true ;;
+    hybrid) lexical=false ;;
+    *) echo "error: unknown mode $m (lexical or hybrid)" >&2; exit 2 ;;
+  esac
+  echo "## $m" >&2
+  CONCIERGE_LEXICAL_ONLY=$lexical "$bin" calibrate "$repo/tests/eval/tuning.jsonl" \
+    --kb "$work/kb" --intents "$repo/intents" "${shops[@]}"
 done

@@ -486,9 +486,10 @@ impl LexicalIndex {
             }
         }
         for m in by_target.values_mut() {
-            m.section_bm25 = match self.has_sections.contains(&m.target) {
-                true => section_bm25.get(&m.target).copied().unwrap_or(0.0),
-                false => m.bm25,
+            m.section_bm25 = if self.has_sections.contains(&m.target) {
+                section_bm25.get(&m.target).copied().unwrap_or(0.0)
+            } else {
+                m.bm25
             };
         }
         let mut out: Vec<Match> = by_target.into_values().collect();
