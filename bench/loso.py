@@ -3,6 +3,7 @@
 not fitted on, measured only on the shops we fit on.
 
     cargo build --release && python3 bench/loso.py [--max-false-escalation 0.04] [--clarify X]
+        [--model models/multilingual-e5-small --languages en,es,pt,nl]
 
 The shops we fit on are the demo shop as a new shop writes it (its articles without their
 `questions:` lists, its intents, tests/eval/tuning.jsonl) and every development shop under
@@ -60,7 +61,13 @@ def calibrate(binary: Path, train: list[Path], mode: str, args, empty: Path, cwd
            "--max-false-escalation", str(args.max_false_escalation)]
     for d in rest:
         cmd += ["--shop", str(d)]
-    env = heldout.env_for(mode)
+    config = None
+    if mode == "hybrid":
+        # The model and its languages, as the fold's config will name them.
+        config = cwd / "semantic.yaml"
+        config.write_text(semantic_section(args))
+        cmd += ["--config", str(config)]
+    env = heldout.env_for(mode, config)
     p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         raise heldout.Failure(f"`{' '.join(cmd)}` exited with {p.returncode}\n{p.stderr.strip()}")
@@ -68,6 +75,12 @@ def calibrate(binary: Path, train: list[Path], mode: str, args, empty: Path, cwd
     if args.clarify is not None:
         lines = [l.split("clarify:")[0] + f"clarify: {args.clarify}" if "clarify:" in l else l for l in lines]
     return "\n".join(lines) + "\n"
+
+
+def semantic_section(args) -> str:
+    """The `semantic:` keys naming the model and the languages it serves."""
+    langs = ", ".join(args.languages.split(","))
+    return f"semantic:\n  model: {args.model.resolve()}\n  languages: [{langs}]\n"
 
 
 def wrong(s: dict) -> int:
@@ -84,12 +97,15 @@ def main() -> int:
     ap.add_argument("--clarify", type=float, help="use this clarify threshold instead of the fitted one")
     ap.add_argument("--self-calibration", action="store_true", help="leave self-calibration on")
     ap.add_argument("--mode", choices=heldout.MODES, action="append")
+    ap.add_argument("--model", type=Path, default=REPO / "models" / "all-MiniLM-L6-v2",
+                    help="the hybrid engine's model folder (default: the shipped MiniLM)")
+    ap.add_argument("--languages", default="en",
+                    help="the languages the model serves, comma-separated (default: en)")
     args = ap.parse_args()
     modes = args.mode or list(heldout.MODES)
     if not args.bin.is_file():
         heldout.log(f"error: no binary at {args.bin}\n  hint: cargo build --release, or pass --bin")
         return 2
-    model = REPO / "models" / "all-MiniLM-L6-v2"
     totals = {m: dict(answerable=0, top1=0, must=0, must_esc=0, ans_esc=0) for m in modes}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,7 +118,7 @@ def main() -> int:
                 train = [d for _, d in shops if d != test]
                 lexical = calibrate(args.bin, train, "lexical", args, empty, work)
                 hybrid = calibrate(args.bin, train, "hybrid", args, empty, work)
-                hybrid = hybrid.replace("semantic:\n", f"semantic:\n  model: {model}\n", 1)
+                hybrid = hybrid.replace("semantic:\n", semantic_section(args), 1)
                 config = work / f"fold-{name.split()[0]}.yaml"
                 config.write_text(lexical + hybrid + f"self_calibration: {str(args.self_calibration).lower()}\n")
                 for mode in modes:
