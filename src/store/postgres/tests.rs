@@ -270,7 +270,28 @@ fn a_turn_on_another_replica_waits_for_the_conversations_turn_lock(server: &Temp
             b.turns(&c).unwrap().len()
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // B is queued on the advisory lock before A commits, so the check below tests the
+    // wait, not the scheduling.
+    let mut watch = raw(&url);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let waiting: i64 = watch
+            .query_one(
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica B never waited on the conversation's turn lock (2 minutes)"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     a.record_turn(&c, turn("hi", 1_100), None, None).unwrap();
     drop(held);
     assert_eq!(
