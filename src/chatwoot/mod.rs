@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::store::{ConversationId, Customer, Ticket};
+use crate::store::{ConversationId, Customer, Handoff, Ticket};
 
 /// A token of the Chatwoot integration (the bot's access token, the webhook's token). Never
 /// printed.
@@ -251,6 +251,34 @@ pub fn customer(sender: &Sender) -> Customer {
 pub fn conversation_id(account: u64, conversation: u64) -> ConversationId {
     ConversationId::parse(&format!("c_chatwoot_{account}_{conversation}"))
         .expect("digits and underscores make a valid id")
+}
+
+/// What Chatwoot is told of one of the bot's turns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    /// Posted as the bot's message; `None`: nothing to say.
+    pub reply: Option<String>,
+    /// The bot handed the conversation over: it is opened for the agents, with this private
+    /// note ([`note`]) after the reply.
+    pub hand_over_note: Option<String>,
+}
+
+/// What Chatwoot is told after a turn: the reply, and with a new ticket, the conversation
+/// opened for the agents with a private note. A conversation already with people in
+/// Concierge (handed over before this message, so no new ticket) gets nothing: the agents
+/// read the contact's message in Chatwoot itself.
+pub fn mirror(reply: &str, handoff: &Handoff, ticket: Option<&Ticket>) -> Mirror {
+    if ticket.is_none() && matches!(handoff, Handoff::HandedOver { .. }) {
+        return Mirror {
+            reply: None,
+            hand_over_note: None,
+        };
+    }
+    let reply = reply.trim();
+    Mirror {
+        reply: (!reply.is_empty()).then(|| reply.to_string()),
+        hand_over_note: ticket.map(note),
+    }
 }
 
 /// The private note the agents read when the bot hands a conversation over.

@@ -106,3 +106,35 @@ fn settings_are_off_by_default_and_hide_their_tokens() {
         serde_yaml::from_str("url: https://chat.example.com\nbot_token: bot-6f1c2e9a0b\n").unwrap();
     assert!(no_account.validate().unwrap_err().contains("account_id"));
 }
+
+#[test]
+fn chatwoot_is_told_the_reply_and_a_hand_over_with_its_note() {
+    let id = conversation_id(1, 7);
+    // An answer: the reply only.
+    let answer = mirror("  Returns are free.\n", &Handoff::Bot, None);
+    assert_eq!(answer.reply.as_deref(), Some("Returns are free."));
+    assert_eq!(answer.hand_over_note, None);
+    // The bot hands over: the reply, then the conversation opened with the note.
+    let ticket = crate::store::contract::ticket(&id, "a person please");
+    let over = Handoff::HandedOver {
+        ticket: ticket.id.clone(),
+        mode: crate::escalation::Mode::Live,
+    };
+    let handed = mirror("A colleague will answer here.", &over, Some(&ticket));
+    assert_eq!(
+        handed.reply.as_deref(),
+        Some("A colleague will answer here.")
+    );
+    let note = handed.hand_over_note.expect("a note for the agents");
+    assert!(note.contains(&ticket.subject), "{note}");
+    // Already with the agents (no new ticket): nothing, they read the contact in Chatwoot.
+    assert_eq!(
+        mirror("I'll pass this on.", &over, None),
+        Mirror {
+            reply: None,
+            hand_over_note: None
+        }
+    );
+    // Nothing to say is not an empty message.
+    assert_eq!(mirror("  ", &Handoff::Bot, None).reply, None);
+}

@@ -14,7 +14,7 @@ use super::AppState;
 use crate::chatwoot::{self, ChatwootSettings, Client, Decision, Token};
 use crate::conversation::Start;
 use crate::handover::agent::{self, AgentAction};
-use crate::store::{self, Conversation, Handoff};
+use crate::store::{self, Conversation};
 
 /// The Chatwoot part of the OpenAPI document (merged into `/openapi.json`).
 #[derive(OpenApi)]
@@ -160,22 +160,18 @@ async fn handle(state: AppState, client: Client, decision: Decision) {
                 escalated = turned.ticket.is_some(),
                 "chatwoot message"
             );
-            let reply = turned.reply.text.trim();
-            if turned.ticket.is_none() && matches!(turned.handoff, Handoff::HandedOver { .. }) {
-                // Already with the agents in Concierge: they have the message in Chatwoot.
-                return;
-            }
-            if !reply.is_empty() {
+            let mirror =
+                chatwoot::mirror(&turned.reply.text, &turned.handoff, turned.ticket.as_ref());
+            if let Some(reply) = &mirror.reply {
                 if let Err(e) = client.post_message(conversation, reply, false).await {
                     tracing::error!(conversation_id = %id, error = %e, "chatwoot reply not sent");
                 }
             }
-            if let Some(ticket) = &turned.ticket {
+            if let Some(note) = &mirror.hand_over_note {
                 if let Err(e) = client.toggle_status(conversation, "open").await {
                     tracing::error!(conversation_id = %id, error = %e, "chatwoot conversation not opened");
                 }
-                let note = chatwoot::note(ticket);
-                if let Err(e) = client.post_message(conversation, &note, true).await {
+                if let Err(e) = client.post_message(conversation, note, true).await {
                     tracing::error!(conversation_id = %id, error = %e, "chatwoot note not sent");
                 }
             }

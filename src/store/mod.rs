@@ -13,7 +13,7 @@
 //! ([`Store::record_turn`]).
 
 #[cfg(test)]
-mod contract;
+pub(crate) mod contract;
 pub mod handover;
 mod memory;
 pub mod outbox;
