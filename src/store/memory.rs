@@ -699,6 +699,20 @@ impl Reports for MemoryStore {
             .values()
             .filter(|e| (since..until).contains(&started(e)))
             .collect();
+        // Per customer, when each of their conversations started (sorted): "came back
+        // within a week" is a binary search, not a scan of every conversation.
+        let mut starts: HashMap<&str, Vec<u64>> = HashMap::new();
+        for e in inner.by_id.values() {
+            if let Some(customer) = &e.conversation.customer.id {
+                starts
+                    .entry(customer.as_str())
+                    .or_default()
+                    .push(e.conversation.started_ms);
+            }
+        }
+        for v in starts.values_mut() {
+            v.sort_unstable();
+        }
         for e in &window {
             let id = e.conversation.id.as_str();
             let (channel, at) = (e.conversation.channel.as_str(), started(e));
@@ -730,10 +744,10 @@ impl Reports for MemoryStore {
             // Customers who came back within a week.
             if let Some(customer) = &e.conversation.customer.id {
                 let from = e.conversation.started_ms;
-                let came_back = inner.by_id.values().any(|o| {
-                    o.conversation.customer.id.as_ref() == Some(customer)
-                        && o.conversation.started_ms > from
-                        && o.conversation.started_ms <= from + RETURN_WINDOW_MS
+                let came_back = starts.get(customer.as_str()).is_some_and(|s| {
+                    let next = s.partition_point(|&at| at <= from);
+                    s.get(next)
+                        .is_some_and(|&at| at <= from.saturating_add(RETURN_WINDOW_MS))
                 });
                 if came_back {
                     b.returned(&id);
