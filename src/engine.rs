@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Calibration, OnModelError, Settings, Thresholds};
 use crate::diagnostic::Diagnostic;
@@ -37,7 +37,7 @@ pub enum Error {
 }
 
 /// What the bot does with a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Answer,
@@ -46,7 +46,7 @@ pub enum Outcome {
 }
 
 /// Why a message is handed to a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationReason {
     /// Confidence below the clarify threshold.
@@ -78,7 +78,7 @@ impl<'a> Question<'a> {
 }
 
 /// A "did you mean" choice, or a ranked alternative.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suggestion {
     pub article: Option<ArticleId>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,7 +88,7 @@ pub struct Suggestion {
 }
 
 /// A link to the article an answer comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
     pub article: ArticleId,
     pub title: String,
@@ -96,7 +96,7 @@ pub struct Link {
 }
 
 /// The engine's decision about one message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     pub outcome: Outcome,
     /// ISO 639-1 code of the shopper's language (the reply's, unless `fallback`).

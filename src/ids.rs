@@ -99,6 +99,15 @@ id_type!(
     "evt_"
 );
 
+id_type!(
+    /// The id a client gave one of its messages (`client_message_id` of `POST /v1/messages`):
+    /// unique within a conversation, so a retry of the message is recognised and answered
+    /// with the turn stored for it, never stored again. Chosen by the client (the widget: a
+    /// random one per message); `generate` is for tests and other clients of the library.
+    ClientMessageId,
+    "cm_"
+);
+
 /// The ticket of an escalation is named by the escalation's id.
 pub type TicketId = EscalationId;
 
@@ -112,8 +121,11 @@ mod tests {
         assert!(MessageId::generate().as_str().starts_with("m_"));
         assert_eq!(EscalationId::generate().as_str().len(), 4 + 32);
         assert!(ConversationId::parse("c_ok-1").is_some());
+        assert!(ClientMessageId::parse("7d1f0c2e-5b9a-4c1e-9f3a-2b6d8e0a4c11").is_some());
+        assert!(ClientMessageId::parse(&"x".repeat(64)).is_some());
         for bad in ["", "a b", "ü", &"x".repeat(65), "a/b"] {
             assert!(ConversationId::parse(bad).is_none(), "{bad:?}");
+            assert!(ClientMessageId::parse(bad).is_none(), "{bad:?}");
         }
     }
 

@@ -24,9 +24,14 @@
 //! with it; it takes the message once the engine has read it (the engine says whether it is
 //! a question on another topic). A flow's action runs between [`Core::begin_turn`] and
 //! [`Core::complete_turn`], outside the store and off the core's permit.
+//!
+//! A message the client named ([`Message::client_id`]) is taken once per conversation: a
+//! retry of one whose turn is stored is answered with that turn (`replay.rs`), decided and
+//! stored again never.
 
 mod driver;
 mod flow;
+mod replay;
 #[cfg(test)]
 mod tests;
 
@@ -44,8 +49,8 @@ use crate::flows::{ActionCall, ActionResult};
 use crate::locale::{Language, Locale};
 use crate::nlu::words;
 use crate::store::{
-    self, Conversation, ConversationId, ConversationState, EscalationId, Feedback, MessageId,
-    Store, Topic, Turn,
+    self, ClientMessageId, Conversation, ConversationId, ConversationState, EscalationId, Feedback,
+    MessageId, Store, Topic, Turn,
 };
 
 pub use crate::store::Outcome;
@@ -85,6 +90,9 @@ pub struct Message<'a> {
     /// When the message arrived at the adapter: the turn records how long the reply took
     /// (`Turn::response_ms`); `None`: not measured.
     pub received: Option<Instant>,
+    /// The id the client gave the message: a retry with it in the same conversation is
+    /// answered with the turn stored for it. `None`: every attempt is a new message.
+    pub client_id: Option<ClientMessageId>,
 }
 
 impl<'a> Message<'a> {
@@ -95,7 +103,14 @@ impl<'a> Message<'a> {
             embedding: None,
             notices_at: None,
             received: None,
+            client_id: None,
         }
+    }
+
+    /// The id the client gave the message (`client_message_id`), to recognise its retries.
+    pub fn with_client_id(mut self, id: Option<ClientMessageId>) -> Self {
+        self.client_id = id;
+        self
     }
 
     pub fn with_locale(mut self, locale: Option<Locale>) -> Self {
@@ -176,6 +191,9 @@ pub struct Recorded {
     /// The conversation's own token, issued with its first turn only (`handover::access`):
     /// what reads its history later.
     pub access_token: Option<String>,
+    /// A retry of a message the client named whose turn was already stored: this is that
+    /// turn's answer, and nothing was decided or written now.
+    pub replayed: bool,
 }
 
 /// What [`Core::decide`] works out, before anything is written.
@@ -194,7 +212,16 @@ struct Decided {
 /// A turn decided but not yet committed: [`Core::begin_turn`]'s result. When it holds an
 /// action ([`PendingTurn::action`]), the adapter runs it outside any lock and hands the
 /// result to [`Core::complete_turn`].
-pub struct PendingTurn {
+pub struct PendingTurn(Pending);
+
+enum Pending {
+    /// A retry of a turn already stored: its answer, nothing to commit.
+    Replay(Box<Recorded>),
+    Open(Box<OpenTurn>),
+}
+
+/// A turn decided, to be committed.
+struct OpenTurn {
     /// The store's turn lock of an existing conversation, held until the commit (see
     /// [`Store::lock_turns`]).
     _serialized: Option<store::TurnLock>,
@@ -205,6 +232,7 @@ pub struct PendingTurn {
     handed_over: Option<EscalationId>,
     text: String,
     received: Option<Instant>,
+    client_id: Option<ClientMessageId>,
     now: Timestamp,
     decided: Decided,
 }
@@ -212,7 +240,10 @@ pub struct PendingTurn {
 impl PendingTurn {
     /// The flow's action this turn waits for, if any.
     pub fn action(&self) -> Option<&ActionCall> {
-        self.decided.pending.as_ref().map(|p| &p.call)
+        match &self.0 {
+            Pending::Open(open) => open.decided.pending.as_ref().map(|p| &p.call),
+            Pending::Replay(_) => None,
+        }
     }
 }
 
@@ -245,7 +276,9 @@ impl<'a> Core<'a> {
     }
 
     /// The first half of [`Core::take_turn`]: takes the store's turn lock of an existing
-    /// conversation, reads it and decides. Nothing is written. When a flow's action must run,
+    /// conversation, reads it and decides. Nothing is written. A message whose client id
+    /// names a turn already stored in the conversation is not decided: the pending turn is
+    /// that turn's answer, which [`Core::complete_turn`] returns as it is. When a flow's action must run,
     /// [`PendingTurn::action`] says which; the caller runs it (with no core permit and no
     /// store transaction; the conversation's turn lock stays held, so its next message sees
     /// the result) and passes the result to [`Core::complete_turn`]. Blocking.
@@ -266,8 +299,19 @@ impl<'a> Core<'a> {
                 let conversation = store
                     .conversation(&id)?
                     .ok_or_else(|| store::Error::UnknownConversation(id.clone()))?;
+                let turns = store.turns(&id)?;
+                // A retry: the first attempt's turn is stored (read under the turn lock, so
+                // an attempt being decided elsewhere has committed or rolled back by now).
+                if let Some(done) = message
+                    .client_id
+                    .as_ref()
+                    .and_then(|c| turns.iter().find(|t| t.client_id.as_ref() == Some(c)))
+                {
+                    let recorded = replay::replay(&id, done, &conversation.handoff);
+                    return Ok(PendingTurn(Pending::Replay(Box::new(recorded))));
+                }
                 let context = Context {
-                    turns: store.turns(&id)?,
+                    turns,
                     feedback: store.feedback(&id)?,
                     handoff: conversation.handoff.clone(),
                     customer: conversation.customer.clone(),
@@ -298,7 +342,7 @@ impl<'a> Core<'a> {
             // No flow action runs while a person has the conversation.
             decided.pending = None;
         }
-        Ok(PendingTurn {
+        Ok(PendingTurn(Pending::Open(Box::new(OpenTurn {
             _serialized: serialized,
             conversation,
             context,
@@ -306,9 +350,10 @@ impl<'a> Core<'a> {
             handed_over,
             text: message.text.to_string(),
             received: message.received,
+            client_id: message.client_id.clone(),
             now,
             decided,
-        })
+        }))))
     }
 
     /// The second half of [`Core::take_turn`]: the action's result (when the turn waited
@@ -322,7 +367,14 @@ impl<'a> Core<'a> {
         result: Option<ActionResult>,
         before_commit: impl FnOnce(),
     ) -> Result<Recorded, store::Error> {
-        let PendingTurn {
+        let open = match pending.0 {
+            Pending::Replay(recorded) => {
+                before_commit();
+                return Ok(*recorded);
+            }
+            Pending::Open(open) => *open,
+        };
+        let OpenTurn {
             _serialized,
             conversation,
             context,
@@ -330,9 +382,10 @@ impl<'a> Core<'a> {
             handed_over,
             text,
             received,
+            client_id,
             now,
             mut decided,
-        } = pending;
+        } = open;
         if let Some(action) = decided.pending.take() {
             let result = result.unwrap_or(ActionResult::Failed {
                 status: None,
@@ -356,7 +409,7 @@ impl<'a> Core<'a> {
             token
         });
         let id = MessageId::generate();
-        let turn = Turn {
+        let mut turn = Turn {
             id: id.clone(),
             text: text.clone(),
             reply: decision.text(&reply).to_string(),
@@ -368,6 +421,8 @@ impl<'a> Core<'a> {
             at_ms: now.as_millisecond().max(0) as u64,
             response_ms: received
                 .map(|r| u32::try_from(r.elapsed().as_millis()).unwrap_or(u32::MAX)),
+            client_id,
+            shown: None,
         };
         let ticket = match &decision.ticket {
             None => None,
@@ -417,18 +472,21 @@ impl<'a> Core<'a> {
         if turned.handoff == Handoff::Bot || turned.ticket.is_some() {
             state.handover_slots.clear();
         }
+        if turn.client_id.is_some() {
+            turn.shown = Some(replay::shown(&turned));
+        }
         // The answer is computed; waiting for the commit (a group commit may be syncing to
         // disk) must not keep another message from being answered.
         before_commit();
         let conversation_id = conversation.id.clone();
-        if is_new {
+        let committed = if is_new {
             store.record_first_turn_with_state(
                 conversation,
                 turn,
                 handoff.as_ref(),
                 turned.ticket.as_ref(),
                 &state,
-            )?;
+            )
         } else if let Some(ticket) = handed_over {
             let event = crate::handover::message_event(&conversation_id, &ticket, &text, now);
             store.record_turn_with_events(
@@ -438,7 +496,7 @@ impl<'a> Core<'a> {
                 turned.ticket.as_ref(),
                 &state,
                 &[event],
-            )?;
+            )
         } else {
             store.record_turn_with_state(
                 &conversation_id,
@@ -446,14 +504,25 @@ impl<'a> Core<'a> {
                 handoff.as_ref(),
                 turned.ticket.as_ref(),
                 &state,
-            )?;
+            )
+        };
+        match committed {
+            Ok(()) => Ok(Recorded {
+                conversation: conversation_id,
+                message: id,
+                turned,
+                access_token,
+                replayed: false,
+            }),
+            // Another attempt of this message committed first (a process that shares the
+            // store without sharing its turn lock): nothing of this one was written, and the
+            // shopper is answered with what was.
+            Err(store::Error::DuplicateClientMessage {
+                conversation,
+                client_id,
+            }) => stored_answer(store, &conversation, &client_id),
+            Err(e) => Err(e),
         }
-        Ok(Recorded {
-            conversation: conversation_id,
-            message: id,
-            turned,
-            access_token,
-        })
     }
 
     /// A message alone, with no conversation (`ask`, `eval`): the engine, then the policy's
@@ -640,6 +709,27 @@ impl<'a> Core<'a> {
             language: reply.language.clone(),
         })
     }
+}
+
+/// The answer stored for the message `client_id` of `conversation`.
+fn stored_answer(
+    store: &dyn Store,
+    conversation: &ConversationId,
+    client_id: &ClientMessageId,
+) -> Result<Recorded, store::Error> {
+    let handoff = store
+        .conversation(conversation)?
+        .ok_or_else(|| store::Error::UnknownConversation(conversation.clone()))?
+        .handoff;
+    store
+        .turns(conversation)?
+        .iter()
+        .find(|t| t.client_id.as_ref() == Some(client_id))
+        .map(|t| replay::replay(conversation, t, &handoff))
+        .ok_or_else(|| store::Error::DuplicateClientMessage {
+            conversation: conversation.clone(),
+            client_id: client_id.clone(),
+        })
 }
 
 fn turn_input<'c>(

@@ -235,7 +235,8 @@ pub struct TurnInput<'a> {
 }
 
 /// Where the dialogue went with this message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Step {
     /// No hand-over: the engine's reply stands (or, when the engine wanted a person and the
     /// shop switched that trigger off, a neutral reply).
@@ -1397,6 +1398,8 @@ mod tests {
             confidence: 0.5,
             at_ms: 1_780_000_000_000,
             response_ms: None,
+            client_id: None,
+            shown: None,
         }
     }
 

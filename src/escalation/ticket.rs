@@ -170,6 +170,8 @@ mod tests {
             confidence: 0.8,
             at_ms,
             response_ms: None,
+            client_id: None,
+            shown: None,
         }
     }
 

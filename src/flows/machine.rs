@@ -64,7 +64,7 @@ pub struct Customer<'a> {
 }
 
 /// A quick reply: a button in the widget, a numbered option in `chat`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuickReply {
     /// What the button shows and sends.
     pub label: String,

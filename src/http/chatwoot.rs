@@ -143,7 +143,7 @@ async fn handle(state: AppState, client: Client, decision: Decision) {
                         store::now_ms(),
                     ))
                 };
-                super::routes::turn(&state, start, text, None, received).await
+                super::routes::turn(&state, start, text, None, None, received).await
             };
             let recorded = match recorded {
                 Ok(r) => r,

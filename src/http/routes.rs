@@ -16,7 +16,9 @@ use crate::escalation::{DeliveryState, EscalationId, Handoff, OutboxError};
 use crate::kb::ArticleId;
 use crate::locale::Locale;
 use crate::pii;
-use crate::store::{self, Conversation, ConversationId, Customer, Feedback, MessageId};
+use crate::store::{
+    self, ClientMessageId, Conversation, ConversationId, Customer, Feedback, MessageId,
+};
 
 const WIDGET_JS: &str = include_str!("assets/widget.js");
 const DEMO_HTML: &str = include_str!("assets/demo.html");
@@ -110,6 +112,7 @@ fn store_error(e: store::Error) -> ApiError {
         ),
         store::Error::Backend(_)
         | store::Error::DuplicateTicket(_)
+        | store::Error::DuplicateClientMessage { .. }
         | store::Error::Open { .. }
         | store::Error::SchemaTooNew { .. } => ApiError::internal(e),
     }
@@ -139,7 +142,7 @@ fn unknown_conversation(id: &str) -> ApiError {
     request_body = MessageRequest,
     responses(
         (status = 200, description = "The bot's reply", body = MessageResponse),
-        (status = 400, description = "`malformed_json`", body = ErrorBody),
+        (status = 400, description = "`malformed_json`, `invalid_client_message_id`", body = ErrorBody),
         (status = 404, description = "`unknown_conversation`", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
@@ -178,6 +181,11 @@ pub async fn post_message(
             "`channel` must be 1 to 32 letters, digits, `-` or `_`",
         ));
     }
+    let client_id = req
+        .client_message_id
+        .as_deref()
+        .map(parse_client_message_id)
+        .transpose()?;
     let existing = match &req.conversation_id {
         Some(id) => Some(ConversationId::parse(id).ok_or_else(|| unknown_conversation(id))?),
         None => None,
@@ -209,16 +217,26 @@ pub async fn post_message(
             store::now_ms(),
         )),
     };
-    let recorded = turn(&state, start, text, locale, received).await?;
+    let recorded = turn(&state, start, text, locale, client_id, received).await?;
     let Recorded {
         conversation,
         message,
         turned,
         access_token,
+        replayed,
     } = recorded;
     let mut response =
         MessageResponse::from_turned(conversation.to_string(), message.to_string(), turned);
     response.conversation_token = access_token;
+    if replayed {
+        // A retry answered with the stored turn: counted when it was first answered.
+        tracing::info!(
+            conversation_id = %conversation,
+            message_id = %message,
+            "retried message answered with its stored turn"
+        );
+        return Ok(Json(response));
+    }
     state.inner.metrics.message(
         &response.outcome,
         &response.language,
@@ -238,15 +256,29 @@ pub async fn post_message(
     Ok(Json(response))
 }
 
+/// `client_message_id` as the API takes it: 1 to 64 letters, digits, `-` and `_`.
+fn parse_client_message_id(id: &str) -> Result<ClientMessageId, ApiError> {
+    ClientMessageId::parse(id).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::InvalidClientMessageId,
+            "`client_message_id` must be 1 to 64 letters, digits, `-` or `_` (a UUID will do); \
+             leave it out to send the message without one",
+        )
+    })
+}
+
 /// One message through the conversation core, as every channel sends it (the widget's
 /// `POST /v1/messages`, Chatwoot's webhook): the text masked, embedded, answered and
 /// recorded; the outbox worker woken for what the turn committed. The caller holds the
 /// conversation's turn ([`AppState::conversation_turn`]) when `start` is an existing one.
+/// With `client_id`, a retry of a message already stored comes back as its stored turn
+/// (`Recorded::replayed`), decided and committed nothing.
 pub(super) async fn turn(
     state: &AppState,
     start: Start,
     text: String,
     locale: Option<Locale>,
+    client_id: Option<ClientMessageId>,
     received: std::time::Instant,
 ) -> Result<Recorded, ApiError> {
     let engine = state.engine()?;
@@ -277,7 +309,8 @@ pub(super) async fn turn(
                 .with_locale(locale)
                 .with_embedding(embedding.as_deref())
                 .with_notices_at(notices_at)
-                .with_received(received);
+                .with_received(received)
+                .with_client_id(client_id);
             let core = Core::new(&engine, &policy);
             let pending = core.begin_turn(store.as_ref(), start, &message)?;
             if pending.action().is_some() {

@@ -24,6 +24,20 @@ pub struct MessageRequest {
     /// What the shopper wrote.
     #[schema(example = "how do I return my boots?")]
     pub text: String,
+    /// The client's own id for this message, to send a retry with: a message with an id the
+    /// conversation already holds is not answered or stored again, the reply to it is the
+    /// one stored the first time (same `message_id`, `outcome`, `text`…). Choose a fresh one
+    /// per message (a UUID) and reuse it only to retry that message. 1 to 64 letters,
+    /// digits, `-` and `_`; anything else is refused (400 `invalid_client_message_id`).
+    /// Counts within a conversation: a first message (no `conversation_id`) sent again
+    /// starts another conversation.
+    #[schema(
+        example = "7d1f0c2e-5b9a-4c1e-9f3a-2b6d8e0a4c11",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_-]{1,64}$"
+    )]
+    pub client_message_id: Option<String>,
 }
 
 /// The shopper, as the shop knows them.

@@ -27,6 +27,7 @@ pub fn check_all(make: Factory<'_>) {
     an_inbound_request_id_is_accepted_once(&*make());
     the_report_counts_what_was_recorded(&*make());
     unanswered_lists_escalated_thumbed_down_and_untaken_choices_once_each(&*make());
+    a_client_message_id_is_stored_once_per_conversation(&*make());
 }
 
 pub fn customer(id: &str, name: Option<&str>, email: Option<&str>) -> Customer {
@@ -57,6 +58,8 @@ pub fn turn(text: &str, at_ms: u64) -> Turn {
         confidence: 0.75,
         at_ms,
         response_ms: None,
+        client_id: None,
+        shown: None,
     }
 }
 
@@ -732,6 +735,117 @@ pub fn an_inbound_request_id_is_accepted_once(store: &dyn Store) {
     assert!(store.first_seen("msg_2", 10_002, 0).unwrap());
     // Forgotten once older than the window (its timestamp refuses it by then).
     assert!(store.first_seen("msg_1", 20_000, 15_000).unwrap());
+}
+
+/// A turn the client named `client_id`, with what it was shown.
+fn named(text: &str, at_ms: u64, client_id: &str) -> Turn {
+    Turn {
+        client_id: Some(ClientMessageId::parse(client_id).unwrap()),
+        shown: Some(serde_json::json!({"outcome": "answer", "quick": ["Yes", "No"]})),
+        ..turn(text, at_ms)
+    }
+}
+
+/// A retry (the same client message id in the same conversation) is refused whole: no second
+/// turn, ticket, event, hand-over or state; the first turn keeps its id and what it showed.
+pub fn a_client_message_id_is_stored_once_per_conversation(store: &dyn Store) {
+    let c = start(store, "web", Customer::default(), 1_000);
+    let first = named("a person please", 1_100, "retry-1");
+    let t = ticket(&c, "a person please");
+    let state = ConversationState {
+        flow: Some(serde_json::json!({"flow": "first"})),
+        ..ConversationState::default()
+    };
+    store
+        .record_turn_with_state(&c, first.clone(), Some(&handed_over(&t)), Some(&t), &state)
+        .unwrap();
+    let stored = store.turns(&c).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].id, first.id);
+    assert_eq!(stored[0].client_id, first.client_id);
+    assert_eq!(
+        stored[0].shown, first.shown,
+        "what was shown comes back as it went in"
+    );
+
+    let duplicate = |e: Result<()>| duplicate_in(&c, e);
+    // The same message again, decided differently (another ticket, back to the bot).
+    let t2 = ticket(&c, "a person please");
+    let other = ConversationState {
+        flow: Some(serde_json::json!({"flow": "second"})),
+        ..ConversationState::default()
+    };
+    duplicate(store.record_turn_with_state(
+        &c,
+        named("a person please", 1_200, "retry-1"),
+        Some(&Handoff::Bot),
+        Some(&t2),
+        &other,
+    ));
+    duplicate(store.record_turn(&c, named("again", 1_300, "retry-1"), None, None));
+    let event = event(&c, &t, Some("hello?"));
+    duplicate(store.record_turn_with_events(
+        &c,
+        named("hello?", 1_400, "retry-1"),
+        None,
+        None,
+        &other,
+        std::slice::from_ref(&event),
+    ));
+    assert_eq!(store.turns(&c).unwrap().len(), 1, "one turn per client id");
+    assert_eq!(store.list(None, 10).unwrap().len(), 1, "one ticket");
+    assert!(store.events_of(c.as_str()).unwrap().is_empty(), "no event");
+    let header = store.conversation(&c).unwrap().unwrap();
+    assert_eq!(header.handoff, handed_over(&t));
+    assert_eq!(header.last_ms, 1_100);
+    assert_eq!(store.state(&c).unwrap().unwrap().flow, state.flow);
+
+    // Another id, or none (twice), is another message; the same id in another conversation
+    // too. Without an id nothing of what was shown is kept.
+    store
+        .record_turn(&c, named("thanks", 1_500, "retry-2"), None, None)
+        .unwrap();
+    let mut unnamed = turn("thanks", 1_600);
+    unnamed.shown = Some(serde_json::json!({"outcome": "answer"}));
+    store.record_turn(&c, unnamed.clone(), None, None).unwrap();
+    store
+        .record_turn(&c, turn("thanks", 1_700), None, None)
+        .unwrap();
+    let turns = store.turns(&c).unwrap();
+    assert_eq!(turns.len(), 4);
+    assert_eq!(turns[2].client_id, None);
+    assert_eq!(turns[2].shown, None);
+    let elsewhere = Conversation::new(
+        ConversationId::generate(),
+        "web",
+        Customer::default(),
+        2_000,
+    );
+    let e = elsewhere.id.clone();
+    store
+        .record_first_turn_with_state(
+            elsewhere,
+            named("a person please", 2_000, "retry-1"),
+            None,
+            None,
+            &state,
+        )
+        .unwrap();
+    duplicate_in(
+        &e,
+        store.record_turn(&e, named("again", 2_100, "retry-1"), None, None),
+    );
+    assert_eq!(store.turns(&e).unwrap().len(), 1);
+}
+
+/// `e` refused a second turn with the client id `retry-1` in `conversation`.
+#[track_caller]
+fn duplicate_in(conversation: &ConversationId, e: Result<()>) {
+    assert!(
+        matches!(&e, Err(Error::DuplicateClientMessage { conversation: c, client_id })
+            if c == conversation && client_id.as_str() == "retry-1"),
+        "{e:?}"
+    );
 }
 
 fn said(text: &str, at: u64, outcome: Outcome, language: &str, response_ms: Option<u32>) -> Turn {

@@ -123,14 +123,23 @@ impl MemoryStore {
     ) -> Result<()> {
         let mut inner = self.lock();
         // Check everything before changing anything: the turn and the ticket go in together.
-        let customer_id = inner
+        let entry = inner
             .by_id
             .get(conversation)
-            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?
-            .conversation
-            .customer
-            .id
-            .clone();
+            .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
+        if let Some(client_id) = &turn.client_id {
+            if entry
+                .turns
+                .iter()
+                .any(|t| t.client_id.as_ref() == Some(client_id))
+            {
+                return Err(Error::DuplicateClientMessage {
+                    conversation: conversation.clone(),
+                    client_id: client_id.clone(),
+                });
+            }
+        }
+        let customer_id = entry.conversation.customer.id.clone();
         if let Some(t) = ticket {
             if inner.outbox.contains_key(&t.id) {
                 return Err(Error::DuplicateTicket(t.id.clone()));
@@ -867,6 +876,8 @@ mod tests {
             confidence: 1.0,
             at_ms: 0,
             response_ms: None,
+            client_id: None,
+            shown: None,
         }
     }
 

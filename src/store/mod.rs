@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::ids::{ConversationId, MessageId};
+pub use crate::ids::{ClientMessageId, ConversationId, MessageId};
 use crate::intents::IntentId;
 use crate::kb::ArticleId;
 pub use handover::{Activity, ActivityKind, Handovers};
@@ -51,6 +51,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_outbox_lease.sql"),
     include_str!("migrations/0004_reports.sql"),
     include_str!("migrations/0005_handover.sql"),
+    include_str!("migrations/0006_client_message_id.sql"),
 ];
 
 /// The index in [`MIGRATIONS`] of `0004_reports.sql`: after it, the SQLite store fills the
@@ -71,6 +72,14 @@ pub enum Error {
     /// A ticket with this id is already in the outbox; nothing of the turn was written.
     #[error("ticket `{0}` is already in the outbox")]
     DuplicateTicket(EscalationId),
+    /// The conversation already has a turn with this client message id (a retry, or the same
+    /// message sent twice at once); nothing of this turn was written. The conversation core
+    /// answers with the stored turn instead.
+    #[error("conversation `{conversation}` already has a message `{client_id}`")]
+    DuplicateClientMessage {
+        conversation: ConversationId,
+        client_id: ClientMessageId,
+    },
     #[error(
         "cannot open the database {}: {reason}\n  hint: check that the folder exists and is writable by this user, or pass another --data DIR",
         path.display()
@@ -153,6 +162,12 @@ pub struct Turn {
     /// How long the bot took to reply, from the message's arrival, in milliseconds (`None`
     /// when not measured, as for turns stored before schema version 2).
     pub response_ms: Option<u32>,
+    /// The id the client gave the message: unique within the conversation (a second turn
+    /// with it is [`Error::DuplicateClientMessage`]), so a retry is recognised.
+    pub client_id: Option<ClientMessageId>,
+    /// What the shopper was shown besides `reply`, as the conversation core serialized it to
+    /// answer a retry with; a store keeps it without looking inside. Only with `client_id`.
+    pub shown: Option<serde_json::Value>,
 }
 
 /// What a turn came to, as recorded with it and read back by the escalation policy.
@@ -551,8 +566,12 @@ impl fmt::Debug for TurnLock {
     }
 }
 
-/// The turn as a store writes it: what the shopper typed and the reply, masked.
+/// The turn as a store writes it: what the shopper typed and the reply, masked; what was
+/// shown kept only with a client message id (nothing else reads it).
 pub fn masked_turn(mut turn: Turn) -> Turn {
+    if turn.client_id.is_none() {
+        turn.shown = None;
+    }
     if let std::borrow::Cow::Owned(s) = crate::pii::mask(&turn.text) {
         turn.text = s;
     }

@@ -37,9 +37,9 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use super::{
-    masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
-    ConversationState, Customer, DatabaseUrl, Error, Feedback, ForgetReport, MessageId, Outcome,
-    PurgeReport, Result, Store, Turn, MIGRATIONS,
+    masked_state, masked_ticket, masked_turn, now_ms, ClientMessageId, Conversation,
+    ConversationId, ConversationState, Customer, DatabaseUrl, Error, Feedback, ForgetReport,
+    MessageId, Outcome, PurgeReport, Result, Store, Turn, MIGRATIONS,
 };
 use crate::store::outbox::{
     DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
@@ -402,26 +402,35 @@ fn conversation_row(r: &Row) -> Result<Conversation> {
 fn turns_of(tx: &mut Tx<'_>, id: &ConversationId) -> Result<Vec<Turn>> {
     let rows = tx.query(
         "SELECT id, text, reply, outcome, language, intent, article, confidence, at_ms, \
-           response_ms FROM messages WHERE conversation_id = $1 ORDER BY n",
+           response_ms, client_message_id, shown FROM messages WHERE conversation_id = $1 \
+         ORDER BY n",
         &[&id.as_str()],
     )?;
-    Ok(rows
-        .iter()
-        .map(|r| Turn {
-            id: MessageId::from_stored(r.get(0)),
-            text: r.get(1),
-            reply: r.get(2),
-            outcome: stored_outcome(r.get(3)),
-            language: r.get(4),
-            intent: r.get(5),
-            article: r.get(6),
-            confidence: r.get(7),
-            at_ms: unsigned(r.get(8)),
-            response_ms: r
-                .get::<_, Option<i64>>(9)
-                .and_then(|v| u32::try_from(v).ok()),
+    rows.iter()
+        .map(|r| {
+            Ok(Turn {
+                id: MessageId::from_stored(r.get(0)),
+                text: r.get(1),
+                reply: r.get(2),
+                outcome: stored_outcome(r.get(3)),
+                language: r.get(4),
+                intent: r.get(5),
+                article: r.get(6),
+                confidence: r.get(7),
+                at_ms: unsigned(r.get(8)),
+                response_ms: r
+                    .get::<_, Option<i64>>(9)
+                    .and_then(|v| u32::try_from(v).ok()),
+                client_id: r
+                    .get::<_, Option<String>>(10)
+                    .map(ClientMessageId::from_stored),
+                shown: r
+                    .get::<_, Option<String>>(11)
+                    .map(|j| serde_json::from_str(&j))
+                    .transpose()?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// An outcome as `insert_turn` wrote it; one written by a newer version reads as an answer.
@@ -538,11 +547,15 @@ fn insert_turn(
         _ => (handoff, ticket),
     };
     let handoff = handoff.map(serde_json::to_string).transpose()?;
-    tx.execute(
+    let shown = turn.shown.as_ref().map(serde_json::to_string).transpose()?;
+    // A second turn with the same client message id (a retry that reached another replica):
+    // nothing is inserted, and the transaction is dropped, not committed.
+    let inserted = tx.execute(
         "INSERT INTO messages (id, conversation_id, n, at_ms, text, reply, outcome, \
-           language, intent, article, confidence, response_ms) \
+           language, intent, article, confidence, response_ms, client_message_id, shown) \
          VALUES ($1, $2, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages \
-           WHERE conversation_id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+           WHERE conversation_id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (conversation_id, client_message_id) DO NOTHING",
         &[
             &turn.id.as_str(),
             &conversation.as_str(),
@@ -555,8 +568,18 @@ fn insert_turn(
             &turn.article,
             &turn.confidence,
             &turn.response_ms.map(i64::from),
+            &turn.client_id.as_ref().map(ClientMessageId::as_str),
+            &shown,
         ],
     )?;
+    if inserted == 0 {
+        if let Some(client_id) = &turn.client_id {
+            return Err(Error::DuplicateClientMessage {
+                conversation: conversation.clone(),
+                client_id: client_id.clone(),
+            });
+        }
+    }
     tx.execute(
         "UPDATE conversations SET last_ms = GREATEST(last_ms, $2), \
            handoff = COALESCE($3, handoff), state = COALESCE($4, state) WHERE id = $1",

@@ -30,9 +30,9 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    masked_state, masked_ticket, masked_turn, now_ms, Conversation, ConversationId,
-    ConversationState, Customer, Error, Feedback, ForgetReport, MessageId, Outcome, PurgeReport,
-    Result, Store, Turn, MIGRATIONS, REPORTS_MIGRATION,
+    masked_state, masked_ticket, masked_turn, now_ms, ClientMessageId, Conversation,
+    ConversationId, ConversationState, Customer, Error, Feedback, ForgetReport, MessageId, Outcome,
+    PurgeReport, Result, Store, Turn, MIGRATIONS, REPORTS_MIGRATION,
 };
 use crate::store::outbox::{
     DeliveryState, EscalationId, Handoff, Outbox, OutboxEntry, OutboxError, Ticket,
@@ -429,12 +429,13 @@ fn with_handoff((mut c, json): (Conversation, String)) -> Result<Conversation> {
 fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, text, reply, outcome, language, intent, article, confidence, at_ms, \
-           response_ms \
+           response_ms, client_message_id, shown \
          FROM messages WHERE conversation_id = ?1 ORDER BY n",
     )?;
-    let turns = stmt
+    let rows = stmt
         .query_map([id.as_str()], |r| {
-            Ok(Turn {
+            let shown: Option<String> = r.get(11)?;
+            let turn = Turn {
                 id: MessageId::from_stored(r.get(0)?),
                 text: r.get(1)?,
                 reply: r.get(2)?,
@@ -447,10 +448,20 @@ fn turns_of(conn: &Connection, id: &ConversationId) -> Result<Vec<Turn>> {
                 response_ms: r
                     .get::<_, Option<i64>>(9)?
                     .map(|v| v.clamp(0, i64::from(u32::MAX)) as u32),
-            })
+                client_id: r
+                    .get::<_, Option<String>>(10)?
+                    .map(ClientMessageId::from_stored),
+                shown: None,
+            };
+            Ok((turn, shown))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(turns)
+    rows.into_iter()
+        .map(|(mut turn, shown)| {
+            turn.shown = shown.map(|j| serde_json::from_str(&j)).transpose()?;
+            Ok(turn)
+        })
+        .collect()
 }
 
 /// An outcome as `insert_turn` wrote it; one written by a newer version reads as an answer.
@@ -623,12 +634,16 @@ fn insert_turn(
         .query_row([conversation.as_str()], |r| r.get(0))
         .optional()?
         .ok_or_else(|| Error::UnknownConversation(conversation.clone()))?;
-    exec(
+    let shown = turn.shown.as_ref().map(serde_json::to_string).transpose()?;
+    // A second turn with the same client message id (a retry) is not an error of SQL but of
+    // the caller: nothing is inserted, and the transaction is rolled back below.
+    let inserted = exec(
         tx,
         "INSERT INTO messages (id, conversation_id, n, at_ms, text, reply, outcome, \
-           language, intent, article, confidence, response_ms) \
+           language, intent, article, confidence, response_ms, client_message_id, shown) \
          VALUES (?1, ?2, (SELECT COALESCE(MAX(n), 0) + 1 FROM messages \
-           WHERE conversation_id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+           WHERE conversation_id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+         ON CONFLICT (conversation_id, client_message_id) DO NOTHING",
         params![
             turn.id.as_str(),
             conversation.as_str(),
@@ -640,9 +655,19 @@ fn insert_turn(
             turn.intent,
             turn.article,
             f64::from(turn.confidence),
-            turn.response_ms
+            turn.response_ms,
+            turn.client_id.as_ref().map(ClientMessageId::as_str),
+            shown
         ],
     )?;
+    if inserted == 0 {
+        if let Some(client_id) = &turn.client_id {
+            return Err(Error::DuplicateClientMessage {
+                conversation: conversation.clone(),
+                client_id: client_id.clone(),
+            });
+        }
+    }
     exec(
         tx,
         "UPDATE conversations SET \
@@ -1240,7 +1265,10 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch(
-                "DROP INDEX messages_report; DROP INDEX conversations_by_started; \
+                "DROP INDEX messages_by_client_id; \
+                 ALTER TABLE messages DROP COLUMN client_message_id; \
+                 ALTER TABLE messages DROP COLUMN shown; \
+                 DROP INDEX messages_report; DROP INDEX conversations_by_started; \
                  DROP INDEX conversations_by_customer_started; DROP INDEX outbox_report; \
                  ALTER TABLE messages DROP COLUMN response_ms; \
                  ALTER TABLE outbox DROP COLUMN reason; \

@@ -82,6 +82,8 @@ fn turn(text: &str, language: &str, at_ms: u64) -> Turn {
         confidence: 0.3,
         at_ms,
         response_ms: Some(5),
+        client_id: None,
+        shown: None,
     }
 }
 

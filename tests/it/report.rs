@@ -122,6 +122,8 @@ fn on_postgresql_the_report_is_what_the_store_holds() {
             confidence: 0.8,
             at_ms: at + 500,
             response_ms: Some(100 * (i as u32 + 1)),
+            client_id: None,
+            shown: None,
         };
         store.record_first_turn(c, turn, None, None).unwrap();
     }

@@ -264,6 +264,8 @@ async fn turns_recorded_through_the_store_show_in_the_report() {
             confidence: 0.9,
             at_ms: at + 1_000 + n as u64,
             response_ms: Some(40),
+            client_id: None,
+            shown: None,
         };
         store
             .record_first_turn(
