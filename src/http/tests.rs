@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use super::*;
+use crate::store::ConversationId;
 
 fn demo_settings() -> Settings {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -87,6 +88,11 @@ async fn errors_have_one_shape() {
             r#"{"text": "hi", "conversation_id": "c_404"}"#,
             StatusCode::NOT_FOUND,
             "unknown_conversation",
+        ),
+        (
+            r#"{"text": "hi", "client_message_id": "not an id"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_client_message_id",
         ),
     ] {
         let (s, v) = call(app(), post("/v1/messages", body)).await;
@@ -173,4 +179,101 @@ async fn a_request_past_its_deadline_is_a_503_timeout() {
     .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert_eq!(v["error"]["code"], "timeout");
+}
+
+/// The replicas test once stored a message twice: a replica died after committing the turn,
+/// before answering, and the client sent the message again to another replica. With the same
+/// `client_message_id` the retry is answered with the stored turn and nothing is stored again.
+#[tokio::test]
+async fn a_retried_message_is_answered_with_its_stored_turn_and_stored_once() {
+    let state = AppState::with_engine(&demo_settings(), engine());
+    let send = |body: Value| {
+        call(
+            router(state.clone()),
+            post("/v1/messages", &body.to_string()),
+        )
+    };
+    let (s, first) =
+        send(json!({"text": "how do I return my boots?", "client_message_id": "m-1"})).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    let id = first["conversation_id"].as_str().unwrap().to_string();
+    let conversation = ConversationId::parse(&id).unwrap();
+    // An answer with a link, shown again as it was.
+    let boots = json!({
+        "conversation_id": id, "client_message_id": "m-2", "text": "how do I return my boots?",
+    });
+    let (_, answer) = send(boots.clone()).await;
+    assert!(answer["link"].is_object(), "{answer}");
+    assert_eq!(send(boots).await.1, answer);
+    let person = json!({
+        "conversation_id": id,
+        "client_message_id": "7d1f0c2e-5b9a-4c1e-9f3a-2b6d8e0a4c11",
+        "text": "I want to talk to a person",
+    });
+    let (s, once) = send(person.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{once}");
+    assert_eq!(once["outcome"], "escalate", "{once}");
+    let (s, again) = send(person.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again, once, "the retry shows exactly the first answer");
+    let store = state.inner.store.clone();
+    assert_eq!(
+        store.turns(&conversation).unwrap().len(),
+        3,
+        "each stored once"
+    );
+    let tickets = store.list(None, 10).unwrap();
+    // The demo shop hands over at once (a ticket) in its hours, or asks for an address.
+    match once["handoff"]["ticket_id"].as_str() {
+        Some(ticket) => {
+            assert_eq!(tickets.len(), 1, "one ticket: {tickets:?}");
+            assert_eq!(tickets[0].ticket.id.as_str(), ticket);
+        }
+        None => assert_eq!(once["handoff"]["stage"], "awaiting_email", "{once}"),
+    }
+
+    // Another id is another message, even with the same text; no id is always a new one.
+    let (_, other) = send(json!({
+        "conversation_id": id, "client_message_id": "m-3", "text": "thanks",
+    }))
+    .await;
+    assert_ne!(other["message_id"], once["message_id"]);
+    let (_, plain) = send(json!({"conversation_id": id, "text": "thanks"})).await;
+    let (_, plain_again) = send(json!({"conversation_id": id, "text": "thanks"})).await;
+    assert_ne!(plain["message_id"], plain_again["message_id"]);
+    assert_eq!(store.turns(&conversation).unwrap().len(), 6);
+    assert_eq!(store.list(None, 10).unwrap().len(), tickets.len());
+}
+
+#[tokio::test]
+async fn a_client_message_id_must_be_1_to_64_letters_digits_dashes_or_underscores() {
+    for bad in [
+        json!(""),
+        json!("a b"),
+        json!("x".repeat(65)),
+        json!("a/b"),
+        json!("é"),
+        json!(7),
+    ] {
+        let body = json!({"text": "hi", "client_message_id": bad});
+        let (s, v) = call(app(), post("/v1/messages", &body.to_string())).await;
+        let code = v["error"]["code"].as_str().unwrap_or_default();
+        if bad.is_string() {
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+            assert_eq!(code, "invalid_client_message_id", "{bad}: {v}");
+            let message = v["error"]["message"].as_str().unwrap();
+            assert!(message.contains("1 to 64 letters, digits"), "{message}");
+        } else {
+            assert_eq!(code, "invalid_body", "{bad}: {v}");
+        }
+    }
+    let (s, v) = call(
+        app(),
+        post(
+            "/v1/messages",
+            &json!({"text": "hi", "client_message_id": "A_z-09".repeat(10)}).to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "60 characters are fine: {v}");
 }
