@@ -297,3 +297,50 @@ fn a_person_asked_for_mid_flow_gets_a_ticket_with_the_slots_so_far() {
         Some("10423")
     );
 }
+
+/// Two attempts of one message decided at the same time (two processes on one store, each
+/// with its own turn lock, or none): the second to commit writes nothing and answers with
+/// the first's turn. One turn, one ticket.
+#[test]
+fn two_attempts_of_a_named_message_decided_at_once_store_one_turn() {
+    let store = MemoryStore::new(100);
+    let c = say(&store, None, "how do I return my boots?").conversation;
+    let id = ClientMessageId::parse("retry-1").unwrap();
+    let message = Message::new("I want to talk to a person").with_client_id(Some(id.clone()));
+    let core = core();
+    let one = core
+        .begin_turn(&store, Start::Existing(c.clone()), &message)
+        .unwrap();
+    let two = core
+        .begin_turn(&store, Start::Existing(c.clone()), &message)
+        .unwrap();
+    let first = core.complete_turn(&store, one, None, || {}).unwrap();
+    assert!(!first.replayed);
+    let ticket = first.turned.ticket.as_ref().expect("a ticket").id.clone();
+    let second = core.complete_turn(&store, two, None, || {}).unwrap();
+    assert!(second.replayed, "the second attempt is the first's answer");
+    assert_eq!(second.message, first.message);
+    assert_eq!(second.turned.reply.text, first.turned.reply.text);
+    assert_eq!(second.turned.outcome, first.turned.outcome);
+    assert_eq!(second.turned.escalation, first.turned.escalation);
+    assert_eq!(second.turned.handoff, first.turned.handoff);
+    assert!(second.turned.ticket.is_none(), "no ticket committed now");
+    assert_eq!(store.turns(&c).unwrap().len(), 2);
+    let tickets = store.list(None, 10).unwrap();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].ticket.id, ticket);
+
+    // A later retry is found before anything is decided.
+    let third = core
+        .take_turn(
+            &store,
+            Start::Existing(c.clone()),
+            &message,
+            || {},
+            &mut no_action,
+        )
+        .unwrap();
+    assert!(third.replayed);
+    assert_eq!(third.message, first.message);
+    assert_eq!(store.turns(&c).unwrap().len(), 2);
+}
