@@ -377,6 +377,35 @@
     });
   }
 
+  // A fresh id per message, sent again with its retries: the service answers a retry of a
+  // message it already stored with that turn instead of storing it twice (docs/conversations.md).
+  function newMessageId() {
+    var c = window.crypto;
+    if (c && c.randomUUID) return c.randomUUID();
+    if (c && c.getRandomValues) {
+      var b = c.getRandomValues(new Uint8Array(16));
+      return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    }
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  // Sends a message; in a conversation, retries it once (same body, same id) when the network
+  // failed or a proxy answered 502/503/504. A first message is not retried: its retry would
+  // start a second conversation.
+  function postMessage(body, retries) {
+    function again() {
+      return new Promise(function (ok) { setTimeout(ok, 1000); })
+        .then(function () { return postMessage(body, retries - 1); });
+    }
+    var retry = retries > 0 && !!body.conversation_id;
+    return post("/v1/messages", body).then(function (r) {
+      return retry && (r.status === 502 || r.status === 503 || r.status === 504) ? again() : r;
+    }, function (e) {
+      if (retry) return again();
+      throw e;
+    });
+  }
+
   var busy = false;
   function ask(text) {
     text = String(text || "").trim();
@@ -385,15 +414,16 @@
     send.disabled = true;
     push({ from: "user", text: text });
     showTyping(true);
-    var body = { text: text, channel: channel, locale: pageLang };
+    var body = { text: text, channel: channel, locale: pageLang, client_message_id: newMessageId() };
     if (state.conversation_id) body.conversation_id = state.conversation_id;
-    post("/v1/messages", body)
+    postMessage(body, 1)
       .then(function (r) {
         if (r.status === 404 && body.conversation_id) {
-          // The service forgot the conversation (restarted): start a new one.
+          // The service forgot the conversation (restarted): start a new one, with the same
+          // message and its id.
           delete body.conversation_id;
           state.conversation_id = null;
-          return post("/v1/messages", body);
+          return postMessage(body, 0);
         }
         return r;
       })
