@@ -445,3 +445,61 @@ fn hot_reload_serves_valid_edits_and_keeps_the_last_good_version() {
         server.log()
     );
 }
+
+/// A retry (the same `client_message_id` in the same conversation) on the real server and its
+/// SQLite file: the first answer again, one row in the database; an id that is not one is a
+/// 400 that says what to send.
+#[test]
+fn a_retried_message_is_stored_once_and_answered_as_the_first_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let mut args = exe::demo_shop();
+    args.extend([
+        "--config".into(),
+        config(dir.path(), "").into(),
+        "--data".into(),
+        data.clone(),
+    ]);
+    let server = Server::start(args);
+    server.wait_ready();
+    let first = message(&server, json!({"text": "how do I return my boots?"}));
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+    let body = json!({
+        "conversation_id": conversation,
+        "client_message_id": "b6a1d2e0-2f4c-4c55-9a0e-5d1e7c3f9b21",
+        "text": "I want to talk to a person",
+    });
+    let once = message(&server, body.clone());
+    let again = message(&server, body);
+    assert_eq!(
+        again, once,
+        "the retry is answered as the first attempt was"
+    );
+    let db = rusqlite::Connection::open(data.join("concierge.sqlite3")).unwrap();
+    let count = |sql: &str| -> i64 {
+        db.query_row(sql, [conversation.as_str()], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM messages WHERE conversation_id = ?1"),
+        2
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM outbox WHERE conversation_id = ?1"),
+        i64::from(once["handoff"]["ticket_id"].is_string())
+    );
+
+    let bad = server
+        .post_json(
+            "/v1/messages",
+            &json!({"conversation_id": conversation, "client_message_id": "no spaces", "text": "hi"})
+                .to_string(),
+        )
+        .expect(400);
+    assert_eq!(bad["error"]["code"], "invalid_client_message_id", "{bad}");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM messages WHERE conversation_id = ?1"),
+        2
+    );
+}
