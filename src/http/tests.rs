@@ -158,6 +158,9 @@ fn the_openapi_document_lists_every_route() {
     ] {
         assert!(doc["paths"][p].is_object(), "{p}");
     }
+    let id = &doc["components"]["schemas"]["MessageRequest"]["properties"]["client_message_id"];
+    assert_eq!(id["pattern"], "^[A-Za-z0-9_-]{1,64}$", "{id}");
+    assert_eq!(id["maxLength"], 64, "{id}");
 }
 
 #[tokio::test]
