@@ -382,7 +382,9 @@ fn print_turned(out: &mut impl Write, turned: &Turned, json: bool) -> Result<()>
     if json {
         // The engine's reply as the service decided it: the outcome and the reason of a
         // hand-over are the conversation core's.
-        let mut v = serde_json::to_value(reply)?;
+        // Through text, not `to_value`: that widens each f32 to an f64 with its binary
+        // tail (0.9654499292373656), where the service prints the f32 (0.9654499).
+        let mut v: serde_json::Value = serde_json::from_str(&serde_json::to_string(reply)?)?;
         v["outcome"] = turned.outcome.as_str().into();
         if let Some(reason) = turned.escalation {
             v["escalation"] = reason.as_str().into();
