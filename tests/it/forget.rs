@@ -25,17 +25,7 @@ fn rows_about(db: &Path, customer: &str) -> (i64, i64, i64) {
 #[test]
 fn forget_deletes_what_serve_stored_about_a_customer() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap(); // A folder named with --data must exist.
-    let mut args = exe::demo_shop();
-    args.extend([
-        "--config".into(),
-        config(dir.path(), "").into(),
-        "--data".into(),
-        data.clone(),
-    ]);
-    let server = Server::start(args);
-    server.wait_ready();
+    let (server, data) = Server::demo_with_data(dir.path());
     let send = |customer: &str, channel: &str, text: &str| {
         let body = json!({"text": text, "channel": channel, "customer": {"id": customer, "identifier_hash": identifier_hash(customer)}});
         server

@@ -452,17 +452,7 @@ fn hot_reload_serves_valid_edits_and_keeps_the_last_good_version() {
 #[test]
 fn a_retried_message_is_stored_once_and_answered_as_the_first_time() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let mut args = exe::demo_shop();
-    args.extend([
-        "--config".into(),
-        config(dir.path(), "").into(),
-        "--data".into(),
-        data.clone(),
-    ]);
-    let server = Server::start(args);
-    server.wait_ready();
+    let (server, data) = Server::demo_with_data(dir.path());
     let first = message(&server, json!({"text": "how do I return my boots?"}));
     let conversation = first["conversation_id"].as_str().unwrap().to_string();
     let body = json!({

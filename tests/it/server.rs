@@ -64,6 +64,23 @@ impl Server {
         Server::start_with_env(args, &[])
     }
 
+    /// The demo shop served with the test config and its database in `dir/data`, a folder
+    /// the test reads afterwards; returns that folder too.
+    pub fn demo_with_data(dir: &Path) -> (Server, std::path::PathBuf) {
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).expect("the data folder"); // --data must exist.
+        let mut args = exe::demo_shop();
+        args.extend([
+            "--config".into(),
+            config(dir, "").into(),
+            "--data".into(),
+            data.clone(),
+        ]);
+        let server = Server::start(args);
+        server.wait_ready();
+        (server, data)
+    }
+
     /// [`Server::start`] with these environment variables set (a flow's `{env.NAME}`).
     pub fn start_with_env<I, S>(args: I, env: &[(&str, &str)]) -> Server
     where
