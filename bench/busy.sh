@@ -4,7 +4,7 @@
 # throughput at least 25 % of idle, busy p99 under 500 ms.
 #   bench/busy.sh [SECONDS=20] [CONNECTIONS=8]
 # Both runs are bench/load.sh (wrk, loopback only); its variables pass through:
-# BENCH_THREADS, BENCH_BUSY_THREADS, BENCH_MODEL, BENCH_BIN, CONCIERGE_LEXICAL_ONLY. stress-ng
+# BENCH_THREADS, BENCH_BUSY_THREADS, BENCH_MODEL, BENCH_PRECISION, BENCH_BIN, CONCIERGE_LEXICAL_ONLY. stress-ng
 # runs one CPU stressor per core (STRESS_CPUS to change); installed from Debian when missing.
 # The table also goes to bench/out/busy.txt. Measure on a machine with nothing else running:
 # the idle run is the reference.

@@ -35,11 +35,12 @@ trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm
 # The demo shop's config without the per-client rate limit: every request comes from 127.0.0.1.
 # `BENCH_THREADS=2` sets `semantic.threads` (libtorch intra-op threads) for the run,
 # `BENCH_BUSY_THREADS=2` `semantic.busy_threads` (the count while other processes take the
-# cores), `BENCH_MODEL=models/multilingual-e5-small` another model, for all four languages.
+# cores), `BENCH_MODEL=models/multilingual-e5-small` another model, for all four languages,
+# `BENCH_PRECISION=int8` `semantic.precision`.
 model="${BENCH_MODEL:-}"
 [[ -z $model || $model == /* ]] || model="$PWD/$model"
 {
-    awk -v t="${BENCH_THREADS:-}" -v b="${BENCH_BUSY_THREADS:-}" -v m="$model" '
+    awk -v t="${BENCH_THREADS:-}" -v b="${BENCH_BUSY_THREADS:-}" -v m="$model" -v p="${BENCH_PRECISION:-}" '
         m != "" && /^  languages:/ && in_semantic { print "  languages: [en, es, pt, nl]"; next }
         { print }
         /^[a-z]/ { in_semantic = 0 }
@@ -48,6 +49,7 @@ model="${BENCH_MODEL:-}"
             if (t != "") print "  threads: " t
             if (b != "") print "  busy_threads: " b
             if (m != "") print "  model: " m
+            if (p != "") print "  precision: " p
         }' concierge.yaml
     printf '\nhttp:\n  rate_limit: {per_minute: 0}\n  reload_interval_ms: 0\n'
 } >"$out/concierge.yaml"
@@ -86,5 +88,5 @@ errors="$(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out/wrk.txt" | grep -o '[
     echo
     echo "| endpoint | engine | duration | connections | req/s | p50 | p99 | non-2xx | server CPU per request | load average before |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    echo "| POST /v1/messages | ${engine:-?}${BENCH_MODEL:+ $(basename "$BENCH_MODEL")}${BENCH_THREADS:+ (semantic.threads $BENCH_THREADS)}${BENCH_BUSY_THREADS:+ (busy_threads $BENCH_BUSY_THREADS)} | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
+    echo "| POST /v1/messages | ${engine:-?}${BENCH_MODEL:+ $(basename "$BENCH_MODEL")}${BENCH_THREADS:+ (semantic.threads $BENCH_THREADS)}${BENCH_BUSY_THREADS:+ (busy_threads $BENCH_BUSY_THREADS)}${BENCH_PRECISION:+ ($BENCH_PRECISION)} | ${duration} s | $connections | $rps | $p50 | $p99 | $errors | ${cpu_us} µs | $load |"
 } | tee bench/out/load.txt

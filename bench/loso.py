@@ -3,7 +3,7 @@
 not fitted on, measured only on the shops we fit on.
 
     cargo build --release && python3 bench/loso.py [--max-false-escalation 0.04] [--clarify X]
-        [--model models/multilingual-e5-small --languages en,es,pt,nl]
+        [--model models/multilingual-e5-small --languages en,es,pt,nl] [--precision int8]
 
 The shops we fit on are the demo shop as a new shop writes it (its articles without their
 `questions:` lists, its intents, tests/eval/tuning.jsonl) and every development shop under
@@ -80,7 +80,8 @@ def calibrate(binary: Path, train: list[Path], mode: str, args, empty: Path, cwd
 def semantic_section(args) -> str:
     """The `semantic:` keys naming the model and the languages it serves."""
     langs = ", ".join(args.languages.split(","))
-    return f"semantic:\n  model: {args.model.resolve()}\n  languages: [{langs}]\n"
+    return (f"semantic:\n  model: {args.model.resolve()}\n  languages: [{langs}]\n"
+            f"  precision: {args.precision}\n")
 
 
 def wrong(s: dict) -> int:
@@ -101,6 +102,8 @@ def main() -> int:
                     help="the hybrid engine's model folder (default: the shipped MiniLM)")
     ap.add_argument("--languages", default="en",
                     help="the languages the model serves, comma-separated (default: en)")
+    ap.add_argument("--precision", choices=["f32", "int8"], default="f32",
+                    help="the model's linear layers (`semantic.precision`; default: f32)")
     args = ap.parse_args()
     modes = args.mode or list(heldout.MODES)
     if not args.bin.is_file():

@@ -8,13 +8,19 @@
 //! `cargo bench --bench semantic` (needs the model: scripts/setup-model); under
 //! `cargo test --benches` everything runs once on a few questions. Built without the
 //! `semantic` feature it says so and measures nothing.
+//!
+//! Another model, its precision and the languages it serves come from the environment:
+//! `CONCIERGE_MODEL=models/multilingual-e5-small CONCIERGE_PRECISION=int8
+//! CONCIERGE_LANGUAGES=en,es,pt,nl cargo bench --bench semantic` (the answering table then
+//! has a row per served language).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use concierge::config::Settings;
 use concierge::eval::read_labelled;
-use concierge::nlu::embed::{self, Embedder, Layout, Options};
+use concierge::locale::Locale;
+use concierge::nlu::embed::{self, Embedder, Layout, Options, Precision};
 use concierge::{Engine, Question};
 
 /// Timed asks per thread setting, at least.
@@ -34,7 +40,39 @@ fn demo_settings(root: &Path, cache: &Path, threads: usize) -> Settings {
     settings.semantic.threads = threads;
     // The bench compares thread counts: no switching to fewer when the machine is busy.
     settings.semantic.busy_threads = threads;
+    settings.semantic.precision = precision();
+    if let Some(languages) = languages() {
+        settings.semantic.languages = languages;
+    }
     settings
+}
+
+/// `$CONCIERGE_PRECISION` (`f32` or `int8`), else f32.
+fn precision() -> Precision {
+    match std::env::var("CONCIERGE_PRECISION").as_deref() {
+        Err(_) | Ok("f32") => Precision::F32,
+        Ok("int8") => Precision::Int8,
+        Ok(other) => panic!("CONCIERGE_PRECISION={other}: use f32 or int8"),
+    }
+}
+
+/// `$CONCIERGE_LANGUAGES` (comma-separated), else the demo config's.
+fn languages() -> Option<Vec<Locale>> {
+    let list = std::env::var("CONCIERGE_LANGUAGES").ok()?;
+    Some(
+        list.split(',')
+            .map(|l| {
+                l.trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("CONCIERGE_LANGUAGES: {e}"))
+            })
+            .collect(),
+    )
+}
+
+/// The embedder as the bench's settings run it, with `threads`.
+fn options(threads: usize) -> Options {
+    Options::new(threads).with_precision(precision())
 }
 
 fn model_dir(root: &Path) -> PathBuf {
@@ -230,22 +268,32 @@ fn main() {
     let labelled =
         read_labelled(&root.join("tests/eval/questions.jsonl")).expect("the labelled set reads");
     let mut questions: Vec<String> = labelled.iter().map(|l| l.q.clone()).collect();
-    // The questions the default model covers, which are all embedded.
-    let mut english: Vec<String> = labelled
+    // Per language the model serves (the default model: English), its questions, which are
+    // all embedded.
+    let served = languages().unwrap_or_else(|| vec![Locale::english()]);
+    let mut by_language: Vec<(String, Vec<String>)> = served
         .iter()
-        .filter(|l| l.lang.as_deref() == Some("en"))
-        .map(|l| l.q.clone())
+        .map(|lang| {
+            let set = labelled
+                .iter()
+                .filter(|l| l.lang.as_deref() == Some(lang.as_str()))
+                .map(|l| l.q.clone())
+                .collect();
+            (format!("{} only", lang.as_str()), set)
+        })
         .collect();
     if !benchmark {
         questions.truncate(5);
-        english.truncate(5);
+        for (_, set) in &mut by_language {
+            set.truncate(5);
+        }
     }
     let runs = if benchmark { 3 } else { 1 };
 
     // Model load: checking the manifest (SHA-256 of 87 MB) and rust-bert reading the weights.
     let model = model_dir(root);
     let model_load = timed(runs, || {
-        Embedder::load(&model, 1)
+        Embedder::load_with(&model, options(1))
             .unwrap_or_else(|e| panic!("{e}"))
             .dim()
     });
@@ -304,9 +352,14 @@ fn main() {
     // Answering, with one and with two libtorch threads.
     println!();
     println!(
-        "Answering with the semantic layer (the {} questions of tests/eval/questions.jsonl, and its {} English ones, each asked until at least {} asks, one at a time; load average {}):",
+        "Answering with the semantic layer (the {} questions of tests/eval/questions.jsonl, and those in each language the model serves, {}; precision {:?}; each set asked until at least {} asks, one at a time; load average {}):",
         questions.len(),
-        english.len(),
+        by_language
+            .iter()
+            .map(|(which, set)| format!("{which}: {}", set.len()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        precision(),
         MIN_ASKS,
         load_average()
     );
@@ -316,7 +369,8 @@ fn main() {
     let verdict = |d: Duration, target: Duration| if d < target { "✅" } else { "❌" };
     for threads in [1, 2] {
         let engine = load(&demo_settings(root, cache.path(), threads));
-        for (which, set) in [("all", &questions), ("English only", &english)] {
+        let all = ("all".to_string(), questions.clone());
+        for (which, set) in std::iter::once(&all).chain(&by_language) {
             let rounds = if benchmark {
                 MIN_ASKS.div_ceil(set.len())
             } else {
@@ -356,7 +410,8 @@ fn main() {
     println!("| libtorch threads | messages | median | p99 | in the model (embedder thread): median | p99 | queue and hand-off: median | p99 |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for threads in [1, 2] {
-        let embedder = Embedder::load(&model, threads).unwrap_or_else(|e| panic!("{e}"));
+        let embedder =
+            Embedder::load_with(&model, options(threads)).unwrap_or_else(|e| panic!("{e}"));
         let [t, model, handoff] = one_by_one(&embedder, &questions, runs);
         println!(
             "| {threads} | {} | {} | {} | {} | {} | {} | {} |",
@@ -381,7 +436,7 @@ fn main() {
     println!();
     println!("| libtorch threads | batch (texts per forward pass, at most) | messages | messages/s | CPU per message | latency median | latency p99 |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
-    let alone = Embedder::load(&model, 1)
+    let alone = Embedder::load_with(&model, options(1))
         .and_then(|e| {
             questions
                 .iter()
@@ -391,7 +446,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     for threads in [1, 2] {
         for batch in [1, embed::MESSAGE_BATCH] {
-            let embedder = Embedder::load_with(&model, Options::new(threads).with_batch(batch))
+            let embedder = Embedder::load_with(&model, options(threads).with_batch(batch))
                 .unwrap_or_else(|e| panic!("{e}"));
             let (rate, cpu, t) = concurrent(&embedder, &questions, &alone, callers, runs);
             println!(
@@ -419,6 +474,8 @@ fn main() {
     let layouts = [
         Layout::AsStored,
         Layout::Transposed,
+        Layout::Int8,
+        Layout::Int8,
         Layout::Transposed,
         Layout::AsStored,
     ];
@@ -462,7 +519,8 @@ fn main() {
         };
         let layout = match layout {
             Layout::AsStored => "as stored `[out, in]`",
-            Layout::Transposed => "transposed in memory (the embedder's)",
+            Layout::Transposed => "transposed in memory (the embedder's in f32)",
+            Layout::Int8 => "int8 (`semantic.precision: int8`)",
         };
         println!(
             "| {threads} | {layout} | {} | {}, {} | {} | {} | {} | {} | {} | {} |",

@@ -528,7 +528,8 @@ impl Engine {
                     progress.event(Event::LoadingModel(&dir));
                     let semantic = &engine.settings.semantic;
                     let options = embed::Options::new(semantic.threads)
-                        .with_busy_threads(semantic.busy_threads);
+                        .with_busy_threads(semantic.busy_threads)
+                        .with_precision(semantic.precision);
                     Embedder::load_with(&dir, options).map(Arc::new)
                 }
             };
