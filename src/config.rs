@@ -192,8 +192,8 @@ pub struct SemanticSettings {
     /// (`cpu::ThreadPolicy`): two threads wait for each other at every operation when one of
     /// them is not running. Default 1; the same as `threads` turns the switch off.
     pub busy_threads: usize,
-    /// The arithmetic of the model's linear layers: `f32` (default), or `int8`, 2.5 to 3
-    /// times faster per message and other vectors, so fit the calibration with it.
+    /// The arithmetic of the model's linear layers: `f32` (default), or `int8`, about twice
+    /// as fast per message and other vectors, so fit the calibration with it.
     pub precision: Precision,
     /// Where embedded texts are cached (default: `$CONCIERGE_CACHE/vectors`, else
     /// `~/.cache/concierge/vectors`).

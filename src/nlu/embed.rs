@@ -602,8 +602,8 @@ pub enum Layout {
     /// Each weight's transpose in memory, same shape and same vectors: a message's few rows
     /// multiply it faster (see `backend::transpose_linear_weights`).
     Transposed,
-    /// Quantized to 8-bit integers and multiplied by fbgemm (`embed::int8`): other
-    /// vectors, close to f32's.
+    /// Five of each layer's six products in 8-bit integers through fbgemm, the sixth on
+    /// 16-bit weights (`embed::int8`): other vectors, close to f32's.
     Int8,
 }
 
@@ -614,9 +614,10 @@ pub enum Precision {
     /// As the model was trained: the vectors rust-bert's own pipeline gives.
     #[default]
     F32,
-    /// Weights in 8-bit integers, inputs quantized per pass (dynamic quantization): a
-    /// 12-layer pass 2.5 to 3 times faster on a CPU with AVX2 or better, vectors a little
-    /// different, so the calibration must be fitted with it.
+    /// Most weights in 8-bit integers, their inputs quantized per pass (dynamic
+    /// quantization; `embed::int8`): a message's pass about twice as fast on an x86-64 CPU
+    /// with AVX2 or better, vectors a little different, so the calibration must be fitted
+    /// with it.
     Int8,
 }
 
@@ -1446,6 +1447,13 @@ mod backend {
             v
         }
 
+        fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max)
+        }
+
         /// A model loaded as stored, and `int8::Encoder` built over its weights with
         /// `arithmetic` (which then owns the weights it converted).
         fn own_encoder(dir: &Path, arithmetic: Arithmetic) -> (Model, Encoder) {
@@ -1496,11 +1504,7 @@ mod backend {
                     let alone = encode_with(&model, &own, &[text]).remove(0);
                     for got in [alone, batch[i].clone()] {
                         let (a, b) = (unit(got), unit(want[i].clone()));
-                        let max_diff = a
-                            .iter()
-                            .zip(&b)
-                            .map(|(x, y)| (x - y).abs())
-                            .fold(0.0f32, f32::max);
+                        let max_diff = largest_difference(&a, &b);
                         assert!(
                             max_diff < 1e-5,
                             "{name} {text:?}: largest difference {max_diff}"
@@ -1739,11 +1743,7 @@ mod backend {
                             let (mut a, mut b) = (got, want[i].clone());
                             normalize(&mut a);
                             normalize(&mut b);
-                            let max_diff = a
-                                .iter()
-                                .zip(&b)
-                                .map(|(x, y)| (x - y).abs())
-                                .fold(0.0f32, f32::max);
+                            let max_diff = largest_difference(&a, &b);
                             assert!(
                                 dot(&a, &b) > 0.99999 && max_diff < 1e-5,
                                 "{name} {layout:?} {text:?}: cosine {}, largest difference {max_diff}",
