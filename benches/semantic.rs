@@ -47,13 +47,12 @@ fn demo_settings(root: &Path, cache: &Path, threads: usize) -> Settings {
     settings
 }
 
-/// `$CONCIERGE_PRECISION` (`f32` or `int8`), else f32.
+/// `$CONCIERGE_PRECISION` (`f32` or `int8`, read as the config's `semantic.precision`), else
+/// f32.
 fn precision() -> Precision {
-    match std::env::var("CONCIERGE_PRECISION").as_deref() {
-        Err(_) | Ok("f32") => Precision::F32,
-        Ok("int8") => Precision::Int8,
-        Ok(other) => panic!("CONCIERGE_PRECISION={other}: use f32 or int8"),
-    }
+    std::env::var("CONCIERGE_PRECISION").map_or(Precision::F32, |v| {
+        serde_yaml::from_str(&v).unwrap_or_else(|e| panic!("CONCIERGE_PRECISION={v}: {e}"))
+    })
 }
 
 /// `$CONCIERGE_LANGUAGES` (comma-separated), else the demo config's.
@@ -367,9 +366,9 @@ fn main() {
     println!("| `semantic.threads` | questions | asks | ask median | ask p90 | ask p99 | embedding median | embedding p99 | rest median | rest p99 |");
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let verdict = |d: Duration, target: Duration| if d < target { "✅" } else { "❌" };
+    let all = ("all".to_string(), questions.clone());
     for threads in [1, 2] {
         let engine = load(&demo_settings(root, cache.path(), threads));
-        let all = ("all".to_string(), questions.clone());
         for (which, set) in std::iter::once(&all).chain(&by_language) {
             let rounds = if benchmark {
                 MIN_ASKS.div_ceil(set.len())
